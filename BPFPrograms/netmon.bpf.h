@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Helpers shared by every netmon BPF program. Include after vmlinux.h and the libbpf headers.
+ */
+#ifndef NETMON_BPF_H
+#define NETMON_BPF_H
+
+/* The kernel-side count of events the ring buffer had no room for. Programs that emit events
+ * declare the map with NETMON_LOST_EVENTS_MAP() and call netmon_count_lost(); userspace sums the
+ * per-CPU slots and reports the growth (`netmon: lost N events (ring buffer full)`). */
+#define NETMON_LOST_EVENTS_MAP()                               \
+    struct {                                                   \
+        __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);               \
+        __uint(max_entries, 1);                                \
+        __type(key, __u32);                                    \
+        __type(value, __u64);                                  \
+    } lost_events SEC(".maps")
+
+#define netmon_count_lost()                                    \
+    do {                                                       \
+        __u32 zero_ = 0;                                       \
+        __u64 *lost_ = bpf_map_lookup_elem(&lost_events, &zero_); \
+        if (lost_)                                             \
+            *lost_ += 1;                                       \
+    } while (0)
+
+#endif

@@ -1,0 +1,55 @@
+// swift-tools-version: 6.0
+// netmon: one Swift binary that watches the Linux network subsystem through eBPF.
+import PackageDescription
+
+/// Every subcommand module stands on the same three libraries.
+let commandDependencies: [Target.Dependency] = ["BPFKit", "CNetmonBPF", "NetmonCLI"]
+
+let package = Package(
+    name: "netmon",
+    platforms: [.macOS(.v14)],  // Linux-only in practice; this only quiets manifest checks elsewhere.
+    products: [
+        .executable(name: "netmon", targets: ["netmon"]),
+    ],
+    targets: [
+        // The executable: @main and the argument router, nothing else.
+        .executableTarget(
+            name: "netmon",
+            dependencies: ["NetmonCLI", "NicCommand", "ConnCommand", "BytesCommand", "InerrsCommand"]
+        ),
+
+        // One module per subcommand.
+        .target(name: "NicCommand", dependencies: commandDependencies),
+        .target(name: "ConnCommand", dependencies: commandDependencies),
+        .target(name: "BytesCommand", dependencies: commandDependencies),
+        .target(name: "InerrsCommand", dependencies: commandDependencies),
+
+        // What every subcommand shares: option parsing, output writers, the run loop, exit codes.
+        .target(name: "NetmonCLI", dependencies: ["BPFKit", "CNetmonBPF", "CLinux"]),
+
+        // Linux headers Swift's Glibc module leaves out (signalfd).
+        .target(name: "CLinux"),
+
+        // A generic libbpf wrapper that knows nothing of netmon.
+        .target(name: "BPFKit", dependencies: ["CBPFKit"]),
+
+        // The C shim over libbpf: what Swift cannot import (macros, va_list callbacks, opts structs).
+        // libbpf is linked statically so that the binary needs only libelf and zlib at run time.
+        .target(
+            name: "CBPFKit",
+            linkerSettings: [.linkedLibrary(":libbpf.a"), .linkedLibrary("elf"), .linkedLibrary("z")]
+        ),
+
+        // The headers shared by the BPF programs and Swift, and the embedded BPF objects.
+        // `generated/` is written by Scripts/embed-bpf, which Scripts/build and Scripts/test run first.
+        .target(name: "CNetmonBPF", exclude: ["generated"]),
+
+        .testTarget(name: "NetmonCLITests", dependencies: ["NetmonCLI"]),
+        .testTarget(name: "BPFKitTests", dependencies: ["BPFKit", "CNetmonBPF"]),
+        .testTarget(name: "NicCommandTests", dependencies: ["NicCommand", "NetmonCLI"]),
+        .testTarget(name: "ConnCommandTests", dependencies: ["ConnCommand", "NetmonCLI"]),
+        .testTarget(name: "BytesCommandTests", dependencies: ["BytesCommand", "NetmonCLI"]),
+        .testTarget(name: "InerrsCommandTests", dependencies: ["InerrsCommand", "NetmonCLI"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["netmon"]),
+    ]
+)

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * CBPFKit: libbpf for Swift. Includes the libbpf headers and wraps only what Swift cannot use
+ * directly: the option-struct macros, the va_list print callback, const-casts of libbpf 1.1's API.
+ */
+#ifndef CBPFKIT_H
+#define CBPFKIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+/* bpf_object__open_mem with the object name set (libbpf otherwise names it by its address in
+ * every message). NULL with errno set on failure. The bytes must outlive the object. */
+struct bpf_object *cbpfkit_open_mem(const void *bytes, size_t size, const char *name);
+
+/* The writable initial contents of a global-data map (.rodata, .bss) before load; NULL if none. */
+void *cbpfkit_map_initial_value(struct bpf_map *map, size_t *size);
+
+/* Where a global variable lives inside its data section: 0, or -ENOENT. */
+int cbpfkit_datasec_variable(const struct btf *btf, const char *section, const char *variable,
+                             unsigned int *offset, unsigned int *size);
+
+/* Whether the BTF has a typedef / a function of this name (the kind constants are macros and
+ * enumerators at once in the UAPI headers, which Swift cannot disambiguate). */
+bool cbpfkit_btf_has_typedef(const struct btf *btf, const char *name);
+bool cbpfkit_btf_has_function(const struct btf *btf, const char *name);
+
+/* The index-th enumerator of `enum enum_name` (ENUM or ENUM64): 0, or -ENOENT past the end or
+ * when there is no such enum. */
+int cbpfkit_btf_enumerator(const struct btf *btf, const char *enum_name, unsigned int index,
+                           const char **name, long long *value);
+
+/*
+ * libbpf's messages. They are captured (the verifier log arrives this way) so that a failing load
+ * can carry them in its error; with `echo` they are also written to stderr as they come, debug
+ * messages included.
+ */
+void cbpfkit_capture_messages(bool echo);
+/* Installs the capture if it is not installed yet, leaving `echo` as it is. */
+void cbpfkit_ensure_capture(void);
+/* The messages captured since the last call, malloc'd (caller frees); NULL when there were none. */
+char *cbpfkit_take_messages(void);
+
+#endif

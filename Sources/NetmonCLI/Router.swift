@@ -1,0 +1,122 @@
+import BPFKit
+
+/// Reads `netmon [COMMAND] ARGS…`, runs the command, and turns every outcome into an exit status
+/// with at most one line (plus a hint, or the verifier log with --verbose) on stderr.
+public struct Router {
+    public static let version = "0.1.0"
+
+    private let commands: [any Subcommand.Type]
+    private let diagnostics = Diagnostics()
+
+    public init(commands: [any Subcommand.Type]) {
+        self.commands = commands
+    }
+
+    public var help: String {
+        let width = (commands.map { $0.name.count }.max() ?? 0) + 2
+        var lines = [
+            "Usage: netmon COMMAND [OPTIONS]",
+            "",
+            "Watch the Linux network stack through eBPF: per-queue NIC traffic, TCP connections,",
+            "TCP bytes per process and connection, and incoming TCP segments the kernel rejects.",
+            "",
+            "Commands:",
+        ]
+        for command in commands {
+            lines.append("  " + command.name.padding(to: width) + command.summary)
+        }
+        lines += [
+            "",
+            "Options:",
+            "  -h, --help     show this help, or a command's with 'netmon COMMAND --help'",
+            "  -V, --version  show netmon's version",
+            "",
+            "netmon needs root (or CAP_BPF and CAP_PERFMON) and a kernel with BTF (/sys/kernel/btf/vmlinux).",
+            "Exit status: 0 on a normal end (count reached, Ctrl-C, SIGTERM, closed pipe), 1 on a run-time",
+            "failure, 2 on a usage error.",
+            "",
+            "Examples:",
+            "  netmon nic -n eth0 -i 2      per-queue traffic of eth0 every 2 seconds",
+            "  netmon conn -r accept -P 443 connections accepted on local port 443",
+            "  netmon nic --help            everything nic can do",
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Runs `arguments` (without the program name) and returns the exit status.
+    public func run(_ arguments: [String]) -> ExitStatus {
+        guard let first = arguments.first else {
+            return usage(UsageError("no command given"))
+        }
+        switch first {
+        case "-h", "--help", "help":
+            return print(help)
+        case "-V", "--version":
+            return print("netmon \(Self.version)\n")
+        default:
+            break
+        }
+        guard let command = commands.first(where: { $0.name == first }) else {
+            let what = first.hasPrefix("-") ? "unknown option '\(first)'" : "unknown command '\(first)'"
+            return usage(UsageError(what))
+        }
+        let rest = Array(arguments.dropFirst())
+        if rest.contains("-h") || rest.contains("--help") {
+            return print(command.help.text)
+        }
+        let parsed: any Subcommand
+        do {
+            parsed = try command.init(parsing: rest)
+        } catch {
+            return usage(error)
+        }
+        return execute(parsed)
+    }
+
+    private func execute(_ command: any Subcommand) -> ExitStatus {
+        LibbpfMessages.capture(echo: command.common.verbose)
+        let output = OutputWriter()
+        do {
+            try command.run(RunContext(output: output, diagnostics: diagnostics))
+            try output.flush()
+            return .success
+        } catch is NormalEnd {
+            return .success
+        } catch let error as UsageError {
+            return usage(error)
+        } catch let error as RuntimeFailure {
+            diagnostics.line("netmon: \(error.message)")
+            return error.status
+        } catch let error as BPFError {
+            diagnostics.line("netmon: \(error)")
+            if command.common.verbose, let log = error.log {
+                diagnostics.line(log)
+            }
+            return .failure
+        } catch {
+            diagnostics.line("netmon: \(error)")
+            return .failure
+        }
+    }
+
+    private func usage(_ error: UsageError) -> ExitStatus {
+        diagnostics.line("netmon: \(error.message)")
+        diagnostics.line(error.hint)
+        return .usage
+    }
+
+    private func print(_ text: String) -> ExitStatus {
+        let output = OutputWriter()
+        do {
+            try output.write(text)
+            try output.flush()
+        } catch {}
+        return .success
+    }
+}
+
+extension String {
+    func padding(to width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import NetmonCLI
+
+/// A network interface of the namespace netmon runs in, identified the way the kernel does:
+/// by ifindex and network namespace, never by name (two namespaces can both have an `eth0`).
+struct Interface {
+    let name: String
+    let index: UInt32
+    /// The inode number of /proc/self/ns/net: the kernel's `net->ns.inum` of our namespace.
+    let namespaceInode: UInt32
+
+    /// Throws a usage error (exit status 2) when there is no such interface.
+    init(named name: String) throws {
+        let index = if_nametoindex(name)
+        guard index != 0 else {
+            throw UsageError("no such interface '\(name)'", command: NicCommand.name)
+        }
+        var status = stat()
+        guard stat("/proc/self/ns/net", &status) == 0 else {
+            throw RuntimeFailure("cannot identify this network namespace: \(String(cString: strerror(errno)))")
+        }
+        self.name = name
+        self.index = index
+        namespaceInode = UInt32(truncatingIfNeeded: status.st_ino)
+    }
+
+    /// Whether the interface still exists (by index, so a rename does not count as gone).
+    var exists: Bool {
+        var buffer = [CChar](repeating: 0, count: Int(IF_NAMESIZE))
+        return if_indextoname(index, &buffer) != nil
+    }
+
+    /// Whether the device's byte counters include the link-layer header. Every driver's do but the
+    /// loopback driver's, which counts after eth_type_trans has pulled the Ethernet header.
+    var countsLinkHeader: Bool {
+        let flags = (try? String(contentsOfFile: "/sys/class/net/\(name)/flags", encoding: .utf8))
+            .flatMap { UInt32($0.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst(2), radix: 16) } ?? 0
+        return flags & UInt32(IFF_LOOPBACK) == 0
+    }
+
+    /// The device's queue counts (real_num_tx_queues, real_num_rx_queues), from sysfs; 1 each when
+    /// sysfs does not show them.
+    var queueCounts: (tx: Int, rx: Int) {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/net/\(name)/queues")) ?? []
+        let tx = entries.filter { $0.hasPrefix("tx-") }.count
+        let rx = entries.filter { $0.hasPrefix("rx-") }.count
+        return (max(tx, 1), max(rx, 1))
+    }
+}
