@@ -1,0 +1,112 @@
+import Foundation
+
+/// The built netmon binary: NETMON_BIN, or the `netmon` beside the test bundle in .build.
+func netmonPath() -> String {
+    if let path = ProcessInfo.processInfo.environment["NETMON_BIN"] { return path }
+    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    var directory = bundle.deletingLastPathComponent()
+    while directory.path != "/" {
+        let candidate = directory.appendingPathComponent("netmon").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        directory = directory.deletingLastPathComponent()
+    }
+    return ".build/debug/netmon"
+}
+
+/// A running netmon. `start` returns once it printed "Tracing" (all programs attached) or exited.
+final class NetmonProcess: @unchecked Sendable {
+    let process = Process()
+    private let stdoutPipe = Pipe()
+    private let stderrPipe = Pipe()
+    private let lock = NSLock()
+    private var stdoutData = Data()
+    private var stderrData = Data()
+
+    /// Runs `netmon ARGS…`, inside network namespace `namespace` when given.
+    init(_ arguments: [String], namespace: String? = nil) {
+        if let namespace {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            process.arguments = ["netns", "exec", namespace, netmonPath()] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: netmonPath())
+            process.arguments = arguments
+        }
+        process.standardOutput = stdoutPipe
+        process.standardError = stderrPipe
+        stdoutPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            self?.lock.withLock { self?.stdoutData.append(data) }
+        }
+        stderrPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            self?.lock.withLock { self?.stderrData.append(data) }
+        }
+    }
+
+    /// Starts it and waits (up to `timeout` seconds) for the "Tracing" line.
+    @discardableResult
+    static func start(_ arguments: [String], namespace: String? = nil, timeout: Double = 20) throws -> NetmonProcess {
+        let netmon = NetmonProcess(arguments, namespace: namespace)
+        try netmon.process.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if netmon.stderr.contains("Tracing") || !netmon.process.isRunning { return netmon }
+            usleep(10_000)
+        }
+        netmon.stop()
+        throw ShellError(command: "netmon \(arguments.joined(separator: " "))", status: -1,
+                         stderr: "no 'Tracing' line within \(timeout) s: \(netmon.stderr)")
+    }
+
+    var stdout: String { lock.withLock { String(decoding: stdoutData, as: UTF8.self) } }
+    var stderr: String { lock.withLock { String(decoding: stderrData, as: UTF8.self) } }
+    var stdoutLines: [String] { stdout.split(separator: "\n").map(String.init) }
+
+    /// Sends SIGINT (unless it already ended) and waits for the exit; returns the exit status.
+    @discardableResult
+    func stop(signal: Int32 = SIGINT) -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, signal) }
+        return waitForExit()
+    }
+
+    /// Waits for it to end by itself (e.g. --count reached), at most `timeout` seconds.
+    @discardableResult
+    func waitForExit(timeout: Double = 30) -> Int32 {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        // Drain what is left in the pipes.
+        stdoutPipe.fileHandleForReading.readabilityHandler = nil
+        stderrPipe.fileHandleForReading.readabilityHandler = nil
+        let restOut = stdoutPipe.fileHandleForReading.readDataToEndOfFile()
+        let restErr = stderrPipe.fileHandleForReading.readDataToEndOfFile()
+        lock.withLock {
+            stdoutData.append(restOut)
+            stderrData.append(restErr)
+        }
+        return process.terminationStatus
+    }
+
+    /// Waits until stdout has at least `count` lines or `timeout` passes.
+    func waitForLines(_ count: Int, timeout: Double = 20) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while stdoutLines.count < count && Date() < deadline && process.isRunning { usleep(10_000) }
+    }
+}
+
+/// Runs netmon to completion (for usage errors and --count runs): status, stdout, stderr.
+func runNetmon(_ arguments: [String], namespace: String? = nil, timeout: Double = 30) throws -> (status: Int32, stdout: String, stderr: String) {
+    let netmon = NetmonProcess(arguments, namespace: namespace)
+    try netmon.process.run()
+    let status = netmon.waitForExit(timeout: timeout)
+    return (status, netmon.stdout, netmon.stderr)
+}
+
+/// The ids of the loaded BPF programs whose names start with one of `prefixes`.
+func loadedPrograms(named prefixes: [String]) throws -> [String] {
+    let listing = try sh("bpftool prog show")
+    return listing.split(separator: "\n").filter { line in
+        prefixes.contains { line.contains(" name \($0)") }
+    }.map(String.init)
+}
