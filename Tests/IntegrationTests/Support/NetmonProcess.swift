@@ -110,3 +110,14 @@ func loadedPrograms(named prefixes: [String]) throws -> [String] {
         prefixes.contains { line.contains(" name \($0)") }
     }.map(String.init)
 }
+
+/// Whether the programs are gone within `timeout` seconds. The kernel frees a program after an RCU
+/// grace period once its last fd closed, so it may be listed for a moment after netmon exited.
+func programsGone(named prefixes: [String], timeout: Double = 3) throws -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    repeat {
+        if try loadedPrograms(named: prefixes).isEmpty { return true }
+        usleep(50_000)
+    } while Date() < deadline
+    return false
+}
