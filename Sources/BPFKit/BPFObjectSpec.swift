@@ -144,8 +144,8 @@ extension BPFError {
     /// Names the rejected program and says how to see the verifier's log.
     func explainingLoadFailure(object: String) -> BPFError {
         // libbpf introduces a verifier log with "prog 'NAME': -- BEGIN PROG LOAD LOG --".
-        guard let log, let marker = log.range(of: "-- BEGIN PROG LOAD LOG --"),
-              let start = log[..<marker.lowerBound].range(of: "prog '", options: .backwards)
+        guard let log, let marker = log.firstRange(of: "-- BEGIN PROG LOAD LOG --"),
+              let start = log[..<marker.lowerBound].ranges(of: "prog '").last
         else { return self }
         let program = log[start.upperBound...].prefix { $0 != "'" }
         return BPFError(.loadFailed,

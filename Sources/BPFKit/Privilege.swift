@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// Whether this process may load and attach tracing programs.
 public enum Privilege {
@@ -9,9 +9,9 @@ public enum Privilege {
 
     /// Root, CAP_SYS_ADMIN, or CAP_BPF together with CAP_PERFMON (Linux 5.8+), in the effective set.
     public static var canTrace: Bool {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        guard let status = KernelFile.read("/proc/self/status"),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
-              let mask = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+              let mask = UInt64(line.dropFirst("CapEff:".count).filter { !$0.isWhitespace }, radix: 16)
         else { return geteuid() == 0 }
         func has(_ cap: Int) -> Bool { mask & (1 << UInt64(cap)) != 0 }
         return has(capSysAdmin) || (has(capBPF) && has(capPerfmon))

@@ -1,5 +1,3 @@
-import Foundation
-
 /// A command's --help text: usage, what it does, its options, and examples.
 public struct CommandHelp: Sendable {
     public let usage: String
@@ -22,7 +20,7 @@ public struct CommandHelp: Sendable {
         var lines = ["Usage: \(usage)", "", description, "", "Options:"]
         let width = (options.map { $0.synopsis.count }.max() ?? 0) + 2
         for option in options {
-            lines.append("  " + option.synopsis.padding(toLength: width, withPad: " ", startingAt: 0) + option.help)
+            lines.append("  " + option.synopsis.padding(to: width) + option.help)
         }
         if !notes.isEmpty {
             lines += ["", notes]
@@ -31,7 +29,7 @@ public struct CommandHelp: Sendable {
             lines += ["", "Examples:"]
             let commandWidth = (examples.map { $0.command.count }.max() ?? 0) + 2
             for example in examples {
-                lines.append("  " + example.command.padding(toLength: commandWidth, withPad: " ", startingAt: 0) + example.meaning)
+                lines.append("  " + example.command.padding(to: commandWidth) + example.meaning)
             }
         }
         return lines.joined(separator: "\n") + "\n"

@@ -1,4 +1,5 @@
-import Foundation
+import BPFKit
+import Glibc
 import NetmonCLI
 
 /// A network interface of the namespace netmon runs in, identified the way the kernel does:
@@ -33,15 +34,14 @@ struct Interface {
     /// Whether the device's byte counters include the link-layer header. Every driver's do but the
     /// loopback driver's, which counts after eth_type_trans has pulled the Ethernet header.
     var countsLinkHeader: Bool {
-        let flags = (try? String(contentsOfFile: "/sys/class/net/\(name)/flags", encoding: .utf8))
-            .flatMap { UInt32($0.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst(2), radix: 16) } ?? 0
+        let flags = KernelFile.value("/sys/class/net/\(name)/flags").flatMap { UInt32($0.dropFirst(2), radix: 16) } ?? 0
         return flags & UInt32(IFF_LOOPBACK) == 0
     }
 
     /// The device's queue counts (real_num_tx_queues, real_num_rx_queues), from sysfs; 1 each when
     /// sysfs does not show them.
     var queueCounts: (tx: Int, rx: Int) {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/net/\(name)/queues")) ?? []
+        let entries = KernelFile.list("/sys/class/net/\(name)/queues")
         let tx = entries.filter { $0.hasPrefix("tx-") }.count
         let rx = entries.filter { $0.hasPrefix("rx-") }.count
         return (max(tx, 1), max(rx, 1))
