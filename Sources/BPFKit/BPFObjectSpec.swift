@@ -59,6 +59,10 @@ public struct BPFObjectSpec: ~Copyable {
                               kernel: borrowing KernelBTF) throws(BPFError) -> String {
         guard let chosen = candidates.first(where: { $0.hook.exists(in: kernel) }) else {
             let wanted = candidates.first.map { "\($0.hook)" } ?? "a hook"
+            if Tracefs.root == nil, candidates.contains(where: { if case .tracepoint = $0.hook { true } else { false } }) {
+                throw BPFError(.hookMissing,
+                               "\(wanted) needs tracefs, which is not mounted (mount -t tracefs tracefs /sys/kernel/tracing)")
+            }
             throw BPFError(.hookMissing, "\(wanted) does not exist on this kernel")
         }
         for candidate in candidates {

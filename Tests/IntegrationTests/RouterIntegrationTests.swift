@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+
+/// The binary's command line as a user meets it: help, version, usage errors, privilege.
+@Suite("netmon command line")
+struct RouterIntegrationTests {
+    @Test("--help lists every command; --version prints the version")
+    func helpAndVersion() throws {
+        let help = try runNetmon(["--help"])
+        #expect(help.status == 0 && help.stderr.isEmpty)
+        for command in ["nic", "conn", "bytes", "inerrs"] {
+            #expect(help.stdout.contains("\n  \(command) "), "\(command)")
+        }
+        let version = try runNetmon(["--version"])
+        #expect(version.status == 0 && version.stdout.hasPrefix("netmon "))
+    }
+
+    @Test("usage errors: one line and a hint on stderr, nothing on stdout, status 2", arguments: [
+        ([], "netmon: no command given"),
+        (["frobnicate"], "netmon: unknown command 'frobnicate'"),
+        (["--frobnicate"], "netmon: unknown option '--frobnicate'"),
+        (["nic", "-n", "lo", "-i", "0"], "netmon: invalid interval '0' for --interval: must be greater than 0"),
+        (["nic", "-n", "lo", "--bogus"], "netmon: unknown option '--bogus'"),
+    ])
+    func usageErrors(arguments: [String], message: String) throws {
+        let result = try runNetmon(arguments)
+        #expect(result.status == 2)
+        #expect(result.stdout.isEmpty)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 2 && lines.first.map(String.init) == message, "\(result.stderr)")
+        #expect(lines.last?.hasPrefix("Try 'netmon") == true)
+    }
+
+    @Test("without root or CAP_BPF+CAP_PERFMON: one clear line, status 1",
+          .enabled(if: geteuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0, "requires root to drop privileges"))
+    func unprivileged() throws {
+        let output = try sh("""
+            setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \(netmonPath()) nic -n lo 2>&1; echo "status=$?"
+            """)
+        #expect(output == "netmon: needs root, or the capabilities CAP_BPF and CAP_PERFMON (try running it with sudo)\nstatus=1\n")
+    }
+}
