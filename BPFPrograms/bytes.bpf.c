@@ -11,14 +11,20 @@
 // socket, which since Linux 6.5 is splice_to_socket() -> sock_sendmsg(MSG_SPLICE_PAGES)
 // (verified by the integration tests: a 5 MB os.sendfile is counted exactly). What does not pass
 // sock_recvmsg(): splice() *from* a TCP socket (tcp_splice_read -> tcp_read_sock) and
-// getsockopt(TCP_ZEROCOPY_RECEIVE) (mmap'd receive); they are documented as not counted.
+// getsockopt(TCP_ZEROCOPY_RECEIVE) (mmap'd receive); they are documented as not counted
+// (measured: 1,000,000 bytes read with os.splice from a TCP socket are missing from RX, while the
+// sender's TX has them). No tracepoint reports their byte counts: tcp:tcp_rcv_space_adjust fires
+// there, but without a length, and diffing tp->copied_seq from it needs a per-socket baseline that
+// a socket older than netmon does not have.
 //
 // Why not a per-interval iter/tcp walk diffing tp->bytes_acked/bytes_received: those counters
 // belong to the socket, not to whoever moved the bytes (a socket shared by fork or passed over a
 // unix socket would be charged to one process), they count what the peer acknowledged or the
 // stack received rather than what the process read or wrote, and a connection that opens and
 // closes inside an interval is gone from the walk unless its close is hooked as well. The
-// tracepoints cost one call per send/recv (not per packet), and attribute exactly.
+// tracepoints cost one run per send/recv call (not per packet) and attribute exactly; measured
+// with kernel.bpf_stats_enabled on this 2-core VM under 1.2 M small sends and recvs: 130 ns
+// (bytes_send) and 141 ns (bytes_recv) per run, inside the 250 ns budget.
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
