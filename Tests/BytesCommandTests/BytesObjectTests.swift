@@ -1,0 +1,20 @@
+import BPFKit
+import NetmonCLI
+import Testing
+
+@testable import BytesCommand
+
+/// The embedded object has every program and map the Swift side names (no privilege needed).
+@Suite("bytes BPF object")
+struct BytesObjectTests {
+    @Test("programs and maps the command uses exist")
+    func names() throws {
+        let spec = try EmbeddedObject.open("bytes")
+        #expect(Set(spec.programNames) == ["bytes_send", "bytes_recv"])
+        let maps = Set(spec.mapNames)
+        for name in ["bytes_flows_0", "bytes_flows_1", "bytes_generation", "bytes_in_flight", "bytes_dropped"] {
+            #expect(maps.contains(name), "no map \(name) in \(maps)")
+        }
+        try spec.setConstant("bytes_config", to: try BytesCommand(parsing: ["-p", "1", "-6"]).config)
+    }
+}
