@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import InerrsCommand
 import NetmonCLI
@@ -47,19 +48,37 @@ struct DropReasonsTests {
     @Test("--help lists every reason in the list it belongs to")
     func helpMatchesClassification() throws {
         let notes = InerrsCommand.help.notes
-        let defaultPart = try #require(notes.range(of: "Reported by default")).upperBound
-        let allPart = try #require(notes.range(of: "Added by --all"))
-        let end = try #require(notes.range(of: "and any other TCP_"))
+        let defaultStart = try #require(notes.range(of: "Reported by default")).upperBound
+        let defaultEnd = try #require(notes.range(of: "and any TCP_ reason")).lowerBound
+        let allStart = try #require(notes.range(of: "Added by --all")).upperBound
+        let allEnd = try #require(notes.range(of: "and any other TCP_")).lowerBound
+        // The reason names: the upper-case words of the two indented lists.
         func names(_ text: Substring) -> [String] {
-            text.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
-                .filter { $0 == $0.uppercased() && $0.contains("_") && $0.count > 3 }
+            text.split(separator: "\n").filter { $0.hasPrefix("  ") }
+                .flatMap { $0.split(separator: " ").map(String.init) }
+                .filter { $0.allSatisfy { $0.isUppercase || $0.isNumber || $0 == "_" } }
         }
-        let listedDefault = names(notes[defaultPart..<allPart.lowerBound])
-            .filter { !["TCP_"].contains($0) }
-        let listedAll = names(notes[allPart.upperBound..<end.lowerBound])
-        #expect(listedDefault.count >= 20 && listedAll.count >= 15)
-        for name in listedDefault { #expect(DropReasons.category(of: name) == .badSegment, "\(name)") }
-        for name in listedAll { #expect(DropReasons.category(of: name) == .resource, "\(name)") }
+        let listedDefault = names(notes[defaultStart..<defaultEnd])
+        let listedAll = names(notes[allStart..<allEnd])
+        // The enum as BPFPrograms/vmlinux.h (Linux 6.18) has it: the help lists exactly its reasons.
+        let reasons = DropReasons(enumerators: try Self.vmlinuxEnumerators())
+        let bad = Set(reasons.selected(all: false).map(reasons.name(of:)))
+        let resource = Set(reasons.selected(all: true).map(reasons.name(of:))).subtracting(bad)
+        #expect(Set(listedDefault) == bad)
+        #expect(Set(listedAll) == resource)
+    }
+
+    static func vmlinuxEnumerators() throws -> [(name: String, value: Int64)] {
+        var root = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { root.deleteLastPathComponent() }
+        let header = try String(contentsOf: root.appendingPathComponent("BPFPrograms/vmlinux.h"), encoding: .utf8)
+        let start = try #require(header.range(of: "enum skb_drop_reason {"))
+        let body = header[start.upperBound...].prefix { $0 != "}" }
+        return body.split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces.union(.init(charactersIn: ","))) }
+            guard parts.count == 2, let value = Int64(parts[1]) else { return nil }
+            return (parts[0], value)
+        }
     }
 }
 

@@ -118,9 +118,10 @@ struct InerrsLine {
         (self.daddr, self.dport, self.reason, self.state) = (daddr, dport, reason, state)
     }
 
-    /// The lines of a run that are about segments sent to `port` of `daddr` (other helpers' tests
-    /// and the host's own traffic show up too: inerrs sees every namespace).
-    static func parse(_ netmon: NetmonProcess, daddr: String, port: Int) -> [InerrsLine] {
-        netmon.stdoutLines.compactMap(InerrsLine.init).filter { $0.daddr == daddr && $0.dport == port }
+    /// The lines of a run about segments from `saddr` to `port` of `daddr` (other tests and the
+    /// host's own traffic show up too: inerrs sees every namespace, and another test's namespaces
+    /// may use the same addresses).
+    static func parse(_ netmon: NetmonProcess, saddr: String, daddr: String, port: Int) -> [InerrsLine] {
+        netmon.stdoutLines.compactMap(InerrsLine.init).filter { $0.saddr == saddr && $0.daddr == daddr && $0.dport == port }
     }
 }
