@@ -1,19 +1,118 @@
+import BPFKit
+import CNetmonBPF
+import Glibc
 import NetmonCLI
 
-/// Placeholder until the `inerrs` subcommand is built.
+/// `netmon inerrs`: every incoming TCP segment the kernel rejects, with the kernel's own reason.
 public struct InerrsCommand: Subcommand {
     public static let name = "inerrs"
-    public static let summary = "(not built yet)"
-    public static let help = CommandHelp(usage: "netmon inerrs", description: "Not built yet.",
-                                         options: CommonOptions.specs(countMeaning: "events"), examples: [])
+    public static let summary = "incoming TCP segments the kernel rejects, with its drop reason"
+
+    static let options: [OptionSpec] = [
+        OptionSpec("p", "pid", value: "PID", help: "only segments for sockets process PID owns"),
+    ] + AddressFamilyFilter.specs + [
+        OptionSpec(nil, "all", help: "also resource and socket-lifecycle drops (see below)"),
+    ] + CommonOptions.specs(countMeaning: "segments")
+
+    public static let help = CommandHelp(
+        usage: "netmon inerrs [-p PID] [-4|-6] [-c N] [--json] [--all]",
+        description: """
+            One line per incoming TCP segment the kernel rejects, as it happens, with the reason
+            the kernel itself gave (enum skb_drop_reason, read from the running kernel's BTF at
+            start-up), on every path: before the socket lookup in tcp_v4_rcv/tcp_v6_rcv
+            (checksum, header length, MD5/AO, min TTL) and after it (sequence, ACK, PAWS, SYN
+            checks). Sockets of every network namespace of the host are watched.
+            """,
+        options: options,
+        examples: [
+            ("netmon inerrs", "every bad segment, live"),
+            ("netmon inerrs -p 1234", "bad segments for the sockets of process 1234"),
+            ("netmon inerrs --all -6", "every rejected IPv6 segment, resource drops included"),
+            ("netmon inerrs --json -c 10", "ten rejected segments as JSON lines"),
+        ],
+        notes: """
+            Columns: SADDR:SPORT is the segment's sender, DADDR:DPORT its destination on this
+            host (IPv6 in brackets; IPv4-mapped addresses print, and count for -4, as IPv4).
+            REASON is the kernel's drop reason without its SKB_DROP_REASON_ prefix (a number
+            when the kernel does not name it). STATE is the TCP state of the socket the segment
+            was for, or - when there was none. PID and COMM are the process that owns that
+            socket: the one that called connect() or listen() on it (an accepted socket belongs
+            to its listener's process) while netmon was running. For sockets made before netmon
+            started, TIME_WAIT sockets and segments for no socket, they are the process the
+            kernel happened to run in when it dropped the segment. -p matches owners only.
+
+            Reported by default, the segment itself was bad or unacceptable:
+              TCP_CSUM PKT_TOO_SMALL TCP_FLAGS TCP_INVALID_SYN TCP_MINTTL TCP_OVERWINDOW
+              TCP_INVALID_SEQUENCE TCP_INVALID_END_SEQUENCE TCP_INVALID_ACK_SEQUENCE
+              TCP_OLD_SEQUENCE TCP_OLD_ACK TCP_TOO_OLD_ACK TCP_ACK_UNSENT_DATA
+              TCP_RFC7323_PAWS TCP_RFC7323_PAWS_ACK TCP_RFC7323_TW_PAWS TCP_RFC7323_TSECR
+              TCP_MD5NOTFOUND TCP_MD5UNEXPECTED TCP_MD5FAILURE TCP_AUTH_HDR TCP_AONOTFOUND
+              TCP_AOUNEXPECTED TCP_AOKEYNOTFOUND TCP_AOFAILURE
+            and any TCP_ reason whose name has CSUM, INVALID or PAWS in it.
+            Added by --all, resource and socket-lifecycle drops:
+              NO_SOCKET SOCKET_CLOSE SOCKET_FILTER SOCKET_RCVBUFF SOCKET_BACKLOG PROTO_MEM
+              NOMEM PFMEMALLOC XFRM_POLICY TCP_ZEROWINDOW TCP_OLD_DATA TCP_OFOMERGE
+              TCP_OFO_QUEUE_PRUNE TCP_OFO_DROP TCP_LISTEN_OVERFLOW TCP_RESET TCP_CLOSE
+              TCP_ABORT_ON_DATA TCP_FASTOPEN
+            and any other TCP_ or SOCKET_ reason. (TCP_OLD_DATA and TCP_OFOMERGE are
+            duplicates of data already received: retransmissions, not bad segments.) Drops
+            without a reason (NOT_SPECIFIED) are never shown. The lists are those of Linux
+            6.18; a reason another kernel adds is sorted by the same name patterns.
+
+            Needs drop reasons in the kernel (Linux 5.17 or later).
+            """
+    )
+
     public let common: CommonOptions
+    let ownerPID: UInt32?
+    let family: AddressFamilyFilter
+    let all: Bool
 
     public init(parsing arguments: [String]) throws(UsageError) {
-        let options = try ParsedOptions(parsing: arguments, specs: Self.help.options, command: Self.name)
+        let options = try ParsedOptions(parsing: arguments, specs: Self.options, command: Self.name)
+        ownerPID = try options.value("pid").map { value throws(UsageError) in
+            try ValueParser.pid(value, command: Self.name)
+        }
+        family = try AddressFamilyFilter(options, command: Self.name)
+        all = options.isSet("all")
         common = try CommonOptions(options, command: Self.name)
     }
 
     public func run(_ context: RunContext) throws {
-        throw RuntimeFailure("'netmon inerrs' is not built yet")
+        let loop = try EventLoop()
+        try Privilege.require()
+        let kernel = try KernelBTF()
+        let reasons = DropReasons(enumerators: kernel.enumerators(of: "skb_drop_reason"))
+        guard !reasons.names.isEmpty, Hook.btfTracepoint(category: "skb", name: "kfree_skb").exists(in: kernel) else {
+            throw RuntimeFailure("inerrs needs the kernel's packet drop reasons (enum skb_drop_reason, Linux 5.17 or later), and this kernel has none")
+        }
+
+        let spec = try EmbeddedObject.open("inerrs")
+        let withSocket = KernelVersion.current >= KernelVersion(6, 13)
+        try spec.setAutoload(withSocket, program: "inerrs_drop")
+        try spec.setAutoload(!withSocket, program: "inerrs_drop_without_rx_sk")
+        try spec.setConstant("inerrs_config", to: InerrsConfig.make(reasons: reasons.selected(all: all),
+                                                                    ownerPID: ownerPID, family: family))
+        var object = try spec.load()
+        try object.attachAll()
+
+        let output = context.output
+        let json = common.json
+        let limit = common.count
+        var printed = 0
+        try object.readRingBuffer("inerrs_events") { bytes in
+            let event = bytes.loadUnaligned(as: inerrs_event.self)
+            let segment = RejectedSegment(event, reasons: reasons)
+            try output.line(json ? InerrsFormat.json(segment) : InerrsFormat.table(segment))
+            printed += 1
+            if let limit, printed >= limit { throw NormalEnd() }
+        }
+        let lost = LostEvents(map: try object.map(named: "lost_events"), diagnostics: context.diagnostics)
+        if !json {
+            try output.line(InerrsFormat.header)
+            try output.flush()
+        }
+        context.announceTracing()
+        try Runner.forEachEvent(of: object, loop: loop, output: output, lost: lost)
     }
 }

@@ -1,8 +1,61 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
-/* Shared between BPFPrograms/inerrs.bpf.c and the InerrsCommand module (not built yet). */
+/*
+ * Shared between BPFPrograms/inerrs.bpf.c and the InerrsCommand module: the configuration, the
+ * socket-owner records and the event of one rejected incoming TCP segment.
+ * Fixed-width fields only, explicit padding.
+ */
 #ifndef NETMON_INERRS_H
 #define NETMON_INERRS_H
 
 #include "netmon/types.h"
+
+/* Drop reasons (enum skb_drop_reason) below this number can be selected; the kernel's TCP reasons
+ * are all far below it (6.18 has 128 reasons in all; subsystem reasons start at 0x10000). */
+#define INERRS_REASON_LIMIT 256
+
+/* Read-only configuration, set by userspace before load (.rodata: `inerrs_config`). */
+struct inerrs_config {
+    /* Bit N set: report drops with reason N. Computed at start-up from the running kernel's
+     * enum skb_drop_reason names, since the numbers differ between kernels. */
+    __u64 reasons[INERRS_REASON_LIMIT / 64];
+    __u32 owner_pid;   /* report only segments for sockets this process owns; 0 = any */
+    __u8 ip_version;   /* 4 or 6: only that IP version; 0 = both */
+    __u8 reserved[3];
+};
+
+/* Value of `inerrs_owners` (key: the socket's kernel address): the process that made the socket,
+ * seen in process context when it called connect() or listen(). */
+struct inerrs_owner {
+    __u32 pid;         /* tgid */
+    __u8 comm[16];
+};
+
+/* Key of `inerrs_sockets`: a TCP socket's addresses as a received segment carries them, so that a
+ * segment dropped before the kernel looked up its socket (checksum, header length) can be matched
+ * to one. Addresses are 16 bytes, IPv4 ones IPv4-mapped (::ffff:a.b.c.d), so that an AF_INET6
+ * socket talking IPv4 matches IPv4 segments. A listener has remote = :: and remote_port = 0, and
+ * local = :: when it listens on every address. */
+struct inerrs_tuple {
+    __u8 local[16];
+    __u8 remote[16];
+    __u16 local_port;  /* host byte order */
+    __u16 remote_port; /* host byte order */
+};
+
+/* One rejected incoming TCP segment (ring buffer `inerrs_events`). */
+struct inerrs_event {
+    __u64 time_ns;     /* bpf_ktime_get_ns() at the drop */
+    __u32 pid;         /* the socket's owner (owner_known = 1), else the dropping context's tgid */
+    __u32 reason;      /* enum skb_drop_reason */
+    __u8 comm[16];
+    __u8 saddr[16];    /* the segment's sender; IPv4: first 4 bytes */
+    __u8 daddr[16];    /* the segment's destination (this host) */
+    __u16 sport;       /* host byte order */
+    __u16 dport;
+    __u8 ip_version;   /* 4 or 6 */
+    __u8 state;        /* TCP state of the socket (TCP_ESTABLISHED = 1 …); 0 = no socket found */
+    __u8 owner_known;
+    __u8 reserved;
+};
 
 #endif

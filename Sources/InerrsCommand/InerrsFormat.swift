@@ -1,0 +1,45 @@
+import NetmonCLI
+
+/// How rejected segments are printed: the seed's table, or one JSON object per line.
+enum InerrsFormat {
+    static let header = row("TIME", "PID", "COMM", "IP", "SADDR:SPORT", "DADDR:DPORT", "REASON", "STATE")
+
+    static func table(_ segment: RejectedSegment) -> String {
+        row(segment.time.clock, String(segment.pid), segment.comm, String(segment.ipVersion),
+            endpoint(segment.source, segment.sourcePort), endpoint(segment.destination, segment.destinationPort),
+            segment.reason, segment.state)
+    }
+
+    /// "10.0.0.1:443"; IPv6 in brackets ("[fd00::1]:443"), so the port cannot be read as a group.
+    static func endpoint(_ address: IPAddress, _ port: UInt16) -> String {
+        address.version == 4 ? "\(address):\(port)" : "[\(address)]:\(port)"
+    }
+
+    private static func row(_ time: String, _ pid: String, _ comm: String, _ ip: String, _ source: String,
+                            _ destination: String, _ reason: String, _ state: String) -> String {
+        [time.padded(8), pid.padded(7), comm.padded(16), ip.padded(2), source.padded(21), ">",
+         destination.padded(21), reason.padded(24), state].joined(separator: " ")
+    }
+
+    static func json(_ segment: RejectedSegment) -> String {
+        var line = JSONLine()
+        line.add("time", segment.time.rfc3339)
+        line.add("pid", segment.pid)
+        line.add("comm", segment.comm)
+        line.add("ip", segment.ipVersion)
+        line.add("saddr", segment.source.description)
+        line.add("sport", segment.sourcePort)
+        line.add("daddr", segment.destination.description)
+        line.add("dport", segment.destinationPort)
+        line.add("reason", segment.reason)
+        line.add("state", segment.state)
+        return line.text
+    }
+}
+
+extension String {
+    /// Left-aligned in a column of `width`; a longer value keeps its full length.
+    func padded(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}

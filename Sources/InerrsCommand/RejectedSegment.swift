@@ -1,0 +1,50 @@
+import CNetmonBPF
+import Glibc
+import NetmonCLI
+
+/// One incoming TCP segment the kernel rejected, as printed.
+struct RejectedSegment: Equatable, Sendable {
+    let time: WallTime
+    /// The destination socket's owner, or (ownerKnown false) the context the kernel dropped it in.
+    let pid: UInt32
+    let comm: String
+    let ownerKnown: Bool
+    let source: IPAddress
+    let sourcePort: UInt16
+    let destination: IPAddress
+    let destinationPort: UInt16
+    let reason: String
+    /// "ESTABLISHED", "LISTEN", … or "-" when no socket was found.
+    let state: String
+
+    /// IPv4-mapped addresses count as IPv4.
+    var ipVersion: Int { source.version }
+
+    init(time: WallTime, pid: UInt32, comm: String, ownerKnown: Bool, source: IPAddress, sourcePort: UInt16,
+         destination: IPAddress, destinationPort: UInt16, reason: String, state: String) {
+        self.time = time
+        self.pid = pid
+        self.comm = comm
+        self.ownerKnown = ownerKnown
+        self.source = source
+        self.sourcePort = sourcePort
+        self.destination = destination
+        self.destinationPort = destinationPort
+        self.reason = reason
+        self.state = state
+    }
+
+    /// From the BPF program's event.
+    init(_ event: inerrs_event, reasons: DropReasons) {
+        let family = event.ip_version == 4 ? Int(AF_INET) : Int(AF_INET6)
+        var comm = event.comm
+        let name = withUnsafeBytes(of: &comm) { bytes in
+            String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        self.init(time: WallTime.ofMonotonic(event.time_ns), pid: event.pid, comm: name,
+                  ownerKnown: event.owner_known != 0,
+                  source: IPAddress(family: family, tuple: event.saddr), sourcePort: event.sport,
+                  destination: IPAddress(family: family, tuple: event.daddr), destinationPort: event.dport,
+                  reason: reasons.name(of: event.reason), state: TCPState.name(event.state))
+    }
+}

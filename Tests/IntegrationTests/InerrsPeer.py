@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+# Test helper for netmon inerrs (run with Debian's /usr/bin/python3, which has scapy).
+#
+#   InerrsPeer.py server ADDR PORT
+#       Prints "ready PID", waits for a line on stdin (so that netmon can be started with -p PID
+#       before the socket exists), listens, prints "listening", accepts one connection, answers "hello" with "hi", then
+#       holds the connection open until the peer closes it.
+#   InerrsPeer.py inject IFACE SERVER PORT CASE COUNT
+#       Connects to SERVER:PORT, exchanges "hello"/"hi" while sniffing IFACE to learn the live
+#       sequence numbers and timestamps, then sends COUNT crafted segments of kind CASE on the
+#       connection (from its own address and port), prints one JSON line
+#       {"client_port": N, "sent": COUNT}, and keeps the connection open until stdin closes.
+#
+# CASE: csum (bad TCP checksum), doff (data offset 4 < 5), seq (sequence 2^30 beyond the
+# window), ack (acknowledges data never sent), syn (SYN on the established connection),
+# paws (timestamp older than the last one seen: fails PAWS).
+import json
+import os
+import socket
+import sys
+import time
+
+# The mode runs first so that the server (no scapy needed) starts fast.
+if sys.argv[1] == "server":
+    address, port = sys.argv[2], int(sys.argv[3])
+    print("ready", os.getpid(), flush=True)
+    sys.stdin.readline()
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((address, port))
+    listener.listen(1)
+    print("listening", flush=True)
+    connection, _ = listener.accept()
+    if connection.recv(100) == b"hello":
+        connection.sendall(b"hi")
+    while connection.recv(1000):
+        pass
+    sys.exit(0)
+
+import logging
+
+logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+from scapy.all import IP, IPv6, TCP, AsyncSniffer, Raw, send  # noqa: E402
+
+interface, server, port, case, count = sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], int(sys.argv[6])
+ipv6 = ":" in server
+client = socket.socket(socket.AF_INET6 if ipv6 else socket.AF_INET, socket.SOCK_STREAM)
+client_port = None
+
+
+def ours(packet):
+    return TCP in packet and client_port is not None and port in (packet[TCP].sport, packet[TCP].dport) \
+        and client_port in (packet[TCP].sport, packet[TCP].dport)
+
+
+sniffer = AsyncSniffer(iface=interface, store=True, lfilter=lambda p: TCP in p and port in (p[TCP].sport, p[TCP].dport))
+sniffer.start()
+time.sleep(0.5)  # the sniffer's socket must be open before the handshake
+client.connect((server, port))
+client_port = client.getsockname()[1]
+client.sendall(b"hello")
+assert client.recv(100) == b"hi"
+time.sleep(0.5)  # the delayed ACK of "hi" goes out
+sniffer.stop()
+packets = [p for p in sniffer.results if ours(p)]
+
+
+def next_sequence(segment):
+    tcp = segment[TCP]
+    length = len(tcp.payload) if tcp.payload else 0
+    return (tcp.seq + length + (1 if "S" in tcp.flags else 0) + (1 if "F" in tcp.flags else 0)) % 2**32
+
+
+def timestamp(segment):
+    for name, value in segment[TCP].options:
+        if name == "Timestamp":
+            return value
+    return (0, 0)
+
+
+sent_by_client = [p for p in packets if p[TCP].sport == client_port]
+sent_by_server = [p for p in packets if p[TCP].sport == port]
+seq = next_sequence(sent_by_client[-1])
+ack = next_sequence(sent_by_server[-1])
+client_ts = timestamp(sent_by_client[-1])[0]
+server_ts = timestamp(sent_by_server[-1])[0]
+
+network = IPv6(src=client.getsockname()[0], dst=server) if ipv6 else IP(src=client.getsockname()[0], dst=server)
+options = [("NOP", None), ("NOP", None), ("Timestamp", (client_ts + 1, server_ts))]
+payload = Raw(b"x" * 10)
+segment = {
+    "csum": lambda: TCP(sport=client_port, dport=port, seq=seq, ack=ack, flags="PA", options=options) / payload,
+    "doff": lambda: TCP(sport=client_port, dport=port, seq=seq, ack=ack, flags="PA", dataofs=4) / payload,
+    "seq": lambda: TCP(sport=client_port, dport=port, seq=(seq + 2**30) % 2**32, ack=ack, flags="PA",
+                       options=options) / payload,
+    "ack": lambda: TCP(sport=client_port, dport=port, seq=seq, ack=(ack + 2**20) % 2**32, flags="PA",
+                       options=options) / payload,
+    "syn": lambda: TCP(sport=client_port, dport=port, seq=seq, flags="S", options=options),
+    "paws": lambda: TCP(sport=client_port, dport=port, seq=seq, ack=ack, flags="PA",
+                        options=[("NOP", None), ("NOP", None), ("Timestamp", ((client_ts - 100000) % 2**32, server_ts))])
+                    / payload,
+}[case]
+for _ in range(count):
+    packet = network / segment()
+    if case == "csum":
+        correct = packet.__class__(bytes(packet))[TCP].chksum
+        packet[TCP].chksum = correct ^ 0x5555
+    send(packet, verbose=0)
+    time.sleep(0.05)
+print(json.dumps({"client_port": client_port, "sent": count}), flush=True)
+sys.stdin.read()
+client.close()

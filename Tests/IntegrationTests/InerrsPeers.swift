@@ -1,0 +1,127 @@
+import Foundation
+
+/// The two ends of the test connection of the inerrs tests, both run by InerrsPeer.py: a server
+/// in namespace A (the destination of the bad segments, whose owner netmon must name) and an
+/// injector in namespace B that connects to it and then sends crafted segments on the connection.
+enum InerrsPeers {
+    /// InerrsPeer.py, beside this file (found from the source path, so any working directory works).
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("InerrsPeer.py").path
+
+    /// A process whose stdout is read line by line and whose stdin the test closes to end it.
+    final class Peer: @unchecked Sendable {
+        let process = Process()
+        private let input = Pipe()
+        private let output = Pipe()
+        private let lock = NSLock()
+        private var text = ""
+
+        init(namespace: String, arguments: [String]) throws {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            process.arguments = ["netns", "exec", namespace, "/usr/bin/python3", script] + arguments
+            process.standardInput = input
+            process.standardOutput = output
+            output.fileHandleForReading.readabilityHandler = { [weak self] handle in
+                let data = handle.availableData
+                self?.lock.withLock { self?.text += String(decoding: data, as: UTF8.self) }
+            }
+            try process.run()
+        }
+
+        var lines: [String] { lock.withLock { text.split(separator: "\n").map(String.init) } }
+
+        /// Waits for a line starting with `prefix` and returns it.
+        func waitForLine(startingWith prefix: String, timeout: Double = 20) throws -> String {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline {
+                if let line = lines.first(where: { $0.hasPrefix(prefix) }) { return line }
+                if !process.isRunning { break }
+                usleep(20_000)
+            }
+            throw ShellError(command: "InerrsPeer.py \(process.arguments?.suffix(5).joined(separator: " ") ?? "")",
+                             status: process.isRunning ? -1 : process.terminationStatus,
+                             stderr: "no line '\(prefix)…' within \(timeout) s; output: \(lines)")
+        }
+
+        func send(_ line: String) {
+            input.fileHandleForWriting.write(Data((line + "\n").utf8))
+        }
+
+        /// Closes its stdin (which ends it) and waits.
+        func finish() {
+            try? input.fileHandleForWriting.close()
+            let deadline = Date().addingTimeInterval(10)
+            while process.isRunning && Date() < deadline { usleep(20_000) }
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+            output.fileHandleForReading.readabilityHandler = nil
+        }
+    }
+
+    /// A server that has printed its pid and waits for `listen()` before it makes its socket.
+    final class Server {
+        let peer: Peer
+        let pid: Int32
+        let address: String
+        let port: Int
+
+        init(namespace: String, address: String, port: Int) throws {
+            peer = try Peer(namespace: namespace, arguments: ["server", address, String(port)])
+            let ready = try peer.waitForLine(startingWith: "ready ")
+            pid = Int32(ready.dropFirst("ready ".count)) ?? -1
+            self.address = address
+            self.port = port
+        }
+
+        func listen() throws {
+            peer.send("listen")
+            _ = try peer.waitForLine(startingWith: "listening")
+        }
+    }
+
+    /// Connects from namespace B through `interface` to the server and sends `count` crafted
+    /// segments of `kind`; returns the injector (still connected; `finish()` it) and its port.
+    static func inject(_ kind: String, count: Int, namespace: String, interface: String,
+                       server: Server) throws -> (peer: Peer, clientPort: Int) {
+        let peer = try Peer(namespace: namespace,
+                            arguments: ["inject", interface, server.address, String(server.port), kind, String(count)])
+        let line = try peer.waitForLine(startingWith: "{")
+        let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        guard let port = report?["client_port"] as? Int else {
+            throw ShellError(command: "InerrsPeer.py inject", status: 0, stderr: "bad report: \(line)")
+        }
+        return (peer, port)
+    }
+}
+
+/// One line of `netmon inerrs --json`.
+struct InerrsLine {
+    let pid: Int
+    let comm: String
+    let ip: Int
+    let saddr: String
+    let sport: Int
+    let daddr: String
+    let dport: Int
+    let reason: String
+    let state: String
+
+    init?(_ text: String) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+              let pid = object["pid"] as? Int, let comm = object["comm"] as? String, let ip = object["ip"] as? Int,
+              let saddr = object["saddr"] as? String, let sport = object["sport"] as? Int,
+              let daddr = object["daddr"] as? String, let dport = object["dport"] as? Int,
+              let reason = object["reason"] as? String, let state = object["state"] as? String,
+              object["time"] is String
+        else { return nil }
+        (self.pid, self.comm, self.ip, self.saddr, self.sport) = (pid, comm, ip, saddr, sport)
+        (self.daddr, self.dport, self.reason, self.state) = (daddr, dport, reason, state)
+    }
+
+    /// The lines of a run about segments from `saddr` to `port` of `daddr` (other tests and the
+    /// host's own traffic show up too: inerrs sees every namespace, and another test's namespaces
+    /// may use the same addresses).
+    static func parse(_ netmon: NetmonProcess, saddr: String, daddr: String, port: Int) -> [InerrsLine] {
+        netmon.stdoutLines.compactMap(InerrsLine.init).filter { $0.saddr == saddr && $0.daddr == daddr && $0.dport == port }
+    }
+}
