@@ -1,4 +1,4 @@
-import Foundation
+import BPFKit
 import CNetmonBPF
 import NetmonCLI
 
@@ -39,7 +39,7 @@ struct KernelVersion: Comparable {
     }
 
     static var current: KernelVersion {
-        let release = (try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8)) ?? ""
+        let release = KernelFile.value("/proc/sys/kernel/osrelease") ?? ""
         return KernelVersion(release: release)
     }
 
