@@ -235,7 +235,7 @@ struct ConnIntegrationTests {
         let pair = try VethPair()
         defer { try? pair.remove() }
         let port = ConnPorts.next()
-        let (threads, perThread) = (4, 1000)
+        let (threads, perThread) = (4, 2500)
         let total = threads * perThread
         let go = GoFile()
         defer { go.remove() }
@@ -273,6 +273,48 @@ struct ConnIntegrationTests {
         #expect(lines.allSatisfy { $0.comm == ($0.direction == "connect" ? "nmbcli\(port)" : "nmbsrv\(port)") })
     }
 
+    @Test("with tracefs mounted, accepts come from syscalls:sys_exit_accept4 and sys_exit_accept")
+    func perSyscallTracepoints() throws {
+        // Earlier tests' netmons must be gone, so that what is loaded below is this run's.
+        #expect(try connProgramsAfterUnload().isEmpty)
+        // A private mount namespace gets its own tracefs mount; the host's mounts stay as they are.
+        let netmon = NetmonProcess(["conn", "--json", "-r", "accept"])
+        netmon.process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        netmon.process.arguments = ["-m", "sh", "-c",
+                                    "mount -t tracefs nodev /sys/kernel/tracing && exec \(netmonPath()) conn --json -r accept"]
+        try netmon.process.run()
+        defer { netmon.stop() }
+        let deadline = Date().addingTimeInterval(20)
+        while !netmon.stderr.contains("Tracing") && netmon.process.isRunning && Date() < deadline { usleep(10_000) }
+        // Program names are cut to 15 characters in the kernel.
+        let loaded = try loadedPrograms(named: ["conn_"])
+        #expect(loaded.contains { $0.contains("conn_accept4_ex") } && loaded.contains { $0.contains("conn_accept_exi") }, "\(loaded)")
+        #expect(!loaded.contains { $0.contains("conn_sys_exit") || $0.contains("conn_state") }, "\(loaded)")
+
+        let ports = [ConnPorts.next(), ConnPorts.next()]
+        let go = GoFile()
+        defer { go.remove() }
+        var peers: [ConnPeer] = []
+        defer { peers.forEach { $0.stop() } }
+        for (index, port) in ports.enumerated() {
+            let server = try ConnPeer("server", family: "4", address: "127.0.0.1", port: port, count: 3,
+                                      name: "nmtp\(port)", extra: index == 0 ? [] : ["plain"])
+            try server.waitReady()
+            peers.append(server)
+            peers.append(try ConnPeer("client", family: "4", address: "127.0.0.1", port: port, count: 3,
+                                      name: "nmtpc\(port)", extra: [go.path]))
+        }
+        go.release()
+        for peer in peers { #expect(peer.finish().last == "done") }
+        netmon.waitForConnLines(6) { ports.contains($0.sport) }
+        #expect(netmon.stop() == 0)
+        for (index, port) in ports.enumerated() {
+            let lines = netmon.connLines { $0.sport == port }
+            #expect(lines.count == 3, "\(index == 0 ? "accept4" : "accept"): \(lines)")
+            #expect(lines.allSatisfy { $0.direction == "accept" && $0.pid == Int(peers[2 * index].pid) && $0.comm == "nmtp\(port)" })
+        }
+    }
+
     @Test("--count ends the run with status 0; usage errors exit 2; nothing stays loaded")
     func countAndCleanup() throws {
         let port = ConnPorts.next()
@@ -296,12 +338,18 @@ struct ConnIntegrationTests {
             #expect(run.status == 2, "conn \(bad)")
             #expect(run.stdout.isEmpty && run.stderr.hasPrefix("netmon: "), "conn \(bad)")
         }
-        // The kernel frees a program in deferred work after its last fd closes: allow it a moment.
+        let loaded = try connProgramsAfterUnload()
+        #expect(loaded.isEmpty, "\(loaded)")
+    }
+
+    /// The conn programs still loaded, once those of netmons that ended had time to go: the
+    /// kernel frees a program in deferred work after its last fd closes.
+    func connProgramsAfterUnload() throws -> [String] {
         var loaded = try loadedPrograms(named: ["conn_"])
-        for _ in 0..<100 where !loaded.isEmpty {
+        for _ in 0..<150 where !loaded.isEmpty {
             usleep(20_000)
             loaded = try loadedPrograms(named: ["conn_"])
         }
-        #expect(loaded.isEmpty, "\(loaded)")
+        return loaded
     }
 }
