@@ -153,13 +153,13 @@ static __always_inline void state_changed(const struct sock *sk, int oldstate, i
     if (newstate == TCP_SYN_SENT) {
         // Inside connect(): current is the caller. Filter here so filtered-out sockets never
         // take a map slot.
-        struct conn_owner owner;
-        current_owner(&owner);
-        if (conn_config.tgid && owner.pid != conn_config.tgid)
+        if (conn_config.tgid && (bpf_get_current_pid_tgid() >> 32) != conn_config.tgid)
             return;
         if (conn_config.ip_version != CONN_IP_ANY &&
             ip_version_of(sk, BPF_CORE_READ(sk, __sk_common.skc_family)) != conn_config.ip_version)
             return;
+        struct conn_owner owner;
+        current_owner(&owner);
         bpf_map_update_elem(&conn_owners, &key, &owner, BPF_ANY);
         return;
     }

@@ -99,6 +99,6 @@ public struct ConnCommand: Subcommand {
             try output.flush()
         }
         context.announceTracing()
-        try Runner.forEachEvent(of: object, loop: loop, output: output, lost: lost)
+        try ConnReader.forEachEvent(of: object, loop: loop, output: output, lost: lost)
     }
 }
