@@ -12,7 +12,7 @@ public struct ConnCommand: Subcommand {
         OptionSpec("p", "pid", value: "PID", help: "only connections of process PID (every thread of it)"),
         OptionSpec("P", "port", value: "PORT[,PORT...]",
                    help: "only connections whose LOCAL port (SPORT) is one of these (up to \(ConnFilter.maxPorts))"),
-        OptionSpec("r", "role", value: "connect|accept", help: "only connections this side opened (connect) or accepted (accept)"),
+        OptionSpec("r", "role", value: "connect|accept", help: "only connections opened here (connect) or accepted here (accept)"),
     ] + AddressFamilyFilter.specs + CommonOptions.specs(countMeaning: "connections")
 
     public static let help = CommandHelp(
@@ -51,8 +51,11 @@ public struct ConnCommand: Subcommand {
             --json prints one object per connection: time (RFC 3339), pid, comm, ip, saddr, sport,
             daddr, dport, direction ("connect" or "accept").
 
-            Hooks: sock:inet_sock_set_state, and the exits of accept/accept4 (syscalls:sys_exit_accept*
-            when tracefs is mounted, raw_syscalls:sys_exit otherwise).
+            Hooks: sock:inet_sock_set_state (connect), and the exits of accept() and accept4():
+            syscalls:sys_exit_accept4/sys_exit_accept, for which netmon mounts tracefs in a mount
+            namespace of its own if the host has not mounted it; without CAP_SYS_ADMIN it uses
+            raw_syscalls:sys_exit instead, which adds a little to every system call while netmon
+            runs. A connect() already under way when netmon starts is not printed.
             """
     )
 

@@ -21,6 +21,7 @@ enum ConnProgram {
 
         // accept: the per-syscall tracepoints cost nothing on other syscalls but need tracefs;
         // raw_syscalls:sys_exit needs only BTF.
+        if filter.tracesAccepts { PrivateTracefs.mountIfMissing() }
         let perSyscall = Hook.tracepoint(category: "syscalls", name: "sys_exit_accept4").exists(in: kernel)
             && Hook.tracepoint(category: "syscalls", name: "sys_exit_accept").exists(in: kernel)
         let useSyscallTracepoints = filter.tracesAccepts && perSyscall
