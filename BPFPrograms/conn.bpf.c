@@ -146,38 +146,50 @@ static __always_inline void emit(const struct sock *sk, const struct conn_owner 
 
 // ---- connect ----
 
-static __always_inline void state_changed(const struct sock *sk, int oldstate, int newstate)
+// Enters SYN_SENT: inside connect(), current is the caller. Filter here so filtered-out sockets
+// never take a map slot.
+static __always_inline void syn_sent(const struct sock *sk)
+{
+    if (conn_config.tgid && (bpf_get_current_pid_tgid() >> 32) != conn_config.tgid)
+        return;
+    if (conn_config.ip_version != CONN_IP_ANY &&
+        ip_version_of(sk, sk->__sk_common.skc_family) != conn_config.ip_version)
+        return;
+    __u64 key = (__u64)sk;
+    struct conn_owner owner;
+    current_owner(&owner);
+    bpf_map_update_elem(&conn_owners, &key, &owner, BPF_ANY);
+}
+
+// Leaves SYN_SENT: to ESTABLISHED (usually in softirq) the connection is reported with the
+// remembered owner; to anything else (refused, timed out, closed) it is only forgotten.
+//
+// Leaves ESTABLISHED with the owner still remembered: the kernel skipped this program for the
+// establishment. It skips a tp_btf program entered again on a CPU where it is already running
+// (recursion_misses), which happens when a softirq completes one handshake while the program
+// runs for another socket in process context. The connection is reported now, late but not
+// lost. (The move to SYN_SENT itself is never skipped: process context interrupts nothing.)
+// The cost is one hash lookup per connection that leaves ESTABLISHED.
+static __always_inline void left(const struct sock *sk, int oldstate, int newstate)
 {
     __u64 key = (__u64)sk;
-    if (newstate == TCP_SYN_SENT) {
-        // Inside connect(): current is the caller. Filter here so filtered-out sockets never
-        // take a map slot.
-        if (conn_config.tgid && (bpf_get_current_pid_tgid() >> 32) != conn_config.tgid)
-            return;
-        if (conn_config.ip_version != CONN_IP_ANY &&
-            ip_version_of(sk, sk->__sk_common.skc_family) != conn_config.ip_version)
-            return;
-        struct conn_owner owner;
-        current_owner(&owner);
-        bpf_map_update_elem(&conn_owners, &key, &owner, BPF_ANY);
-        return;
-    }
-    if (oldstate != TCP_SYN_SENT)
-        return;
     struct conn_owner *owner = bpf_map_lookup_elem(&conn_owners, &key);
     if (!owner)
         return;
-    if (newstate == TCP_ESTABLISHED)
+    if (newstate == TCP_ESTABLISHED || oldstate == TCP_ESTABLISHED)
         emit(sk, owner, CONN_DIRECTION_CONNECT);
     bpf_map_delete_elem(&conn_owners, &key);
 }
 
 SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(conn_state_btf, const struct sock *sk, const int oldstate, const int newstate)
+int BPF_PROG(conn_state, const struct sock *sk, const int oldstate, const int newstate)
 {
     if (sk->sk_protocol != IPPROTO_TCP)
         return 0;
-    state_changed(sk, oldstate, newstate);
+    if (newstate == TCP_SYN_SENT)
+        syn_sent(sk);
+    else if (oldstate == TCP_SYN_SENT || oldstate == TCP_ESTABLISHED)
+        left(sk, oldstate, newstate);
     return 0;
 }
 

@@ -5,18 +5,18 @@ import NetmonCLI
 /// Opens BPFPrograms/conn.bpf.c with the programs this kernel and these filters need.
 enum ConnProgram {
     /// Every program of conn.bpf.c; load enables those the filters and the kernel call for.
-    static let programNames = ["conn_state_btf", "conn_accept4_exit_tp", "conn_accept_exit_tp", "conn_sys_exit_btf"]
+    static let programNames = ["conn_state", "conn_accept4_exit_tp", "conn_accept_exit_tp", "conn_sys_exit_btf"]
 
     static func load(filter: ConnFilter) throws -> BPFObject {
         let kernel = try KernelBTF()
         let spec = try EmbeddedObject.open("conn")
 
         // connect: the typed tracepoint (its socket argument is read with plain loads).
-        let state = "conn_state_btf"
         if filter.tracesConnects {
-            try spec.chooseProgram([(state, .btfTracepoint(category: "sock", name: "inet_sock_set_state"))], kernel: kernel)
+            try spec.chooseProgram([("conn_state", .btfTracepoint(category: "sock", name: "inet_sock_set_state"))],
+                                   kernel: kernel)
         } else {
-            try spec.setAutoload(false, program: state)
+            try spec.setAutoload(false, program: "conn_state")
         }
 
         // accept: the per-syscall tracepoints cost nothing on other syscalls but need tracefs;

@@ -51,23 +51,29 @@ struct ConnIntegrationTests {
         defer { go.remove() }
         // The IPv6 paths accept with accept(2), the others with accept4(2): both exits are watched.
         let server = try ConnPeer("server", family: path.family, address: path.listen, port: port, count: connections,
-                                  name: "nmsrv\(port)", extra: path.family == "6" ? ["plain"] : [], namespace: pair?.b)
+                                  name: "nmsrv\(port)", extra: (path.family == "6" ? ["plain"] : []) + ["hold"],
+                                  namespace: pair?.b)
         defer { server.stop() }
         try server.waitReady()
+        // The client keeps its connections open until netmon has printed them: a connect line
+        // comes when the connection is established, not when it ends.
         let client = try ConnPeer("client", family: path.family, address: path.connect, port: port, count: connections,
-                                  name: "nmcli\(port)", extra: [go.path], namespace: pair?.a)
+                                  name: "nmcli\(port)", extra: [go.path, "hold"], namespace: pair?.a)
         defer { client.stop() }
 
         let netmon = try NetmonProcess.start(["conn", "--json"])
         let table = try NetmonProcess.start(["conn"])
         go.release()
-        let clientPorts = ConnPeer.localPorts(client.finish()).map(\.port)
-        #expect(server.finish().last == "done")
+        let clientPorts = ConnPeer.localPorts(client.readUntilDone()).map(\.port)
+        _ = server.readUntilDone()
         #expect(clientPorts.count == connections)
         netmon.waitForConnLines(2 * connections) { $0.involves(port: port) }
         table.waitForLines(1 + 2 * connections, timeout: 5)
+        #expect(client.process.isRunning && server.process.isRunning, "the connections were still open")
         #expect(netmon.stop() == 0)
         #expect(table.stop() == 0)
+        client.stop()
+        server.stop()
 
         let lines = netmon.connLines { $0.involves(port: port) }
         let connects = lines.filter { $0.direction == "connect" }

@@ -20,7 +20,9 @@ print("pid", os.getpid(), flush=True)
 
 if mode == "server":
     # extra: "plain" to accept with accept(2) instead of accept4(2); "backlog0" to listen with a
-    # backlog of 0 and never accept (the second SYN is dropped: the accept queue is full).
+    # backlog of 0 and never accept (the second SYN is dropped: the accept queue is full);
+    # "hold" to keep the accepted connections open until stdin closes.
+    kept = []
     s = socket.socket(family, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((addr, port))
@@ -37,14 +39,22 @@ if mode == "server":
             os.close(fd)
         else:
             c, _ = s.accept()
-            c.close()
+            if "hold" in extra:
+                kept.append(c)
+            else:
+                c.close()
     print("done", flush=True)
+    if "hold" in extra:
+        sys.stdin.read()
 else:
-    # extra: GO_FILE [THREADS] ["fail"]: connect `count` times per thread once GO_FILE exists;
-    # with "fail", each connect is expected to fail (2 s timeout).
+    # extra: GO_FILE [THREADS] ["fail"] ["hold"]: connect `count` times per thread once GO_FILE
+    # exists; with "fail", each connect is expected to fail (2 s timeout); with "hold", the
+    # connections stay open until stdin closes.
     go = extra[0]
-    threads = int(extra[1]) if len(extra) > 1 else 1
+    threads = int(extra[1]) if len(extra) > 1 and extra[1].isdigit() else 1
     fail = "fail" in extra
+    hold = "hold" in extra
+    held = []
     while not os.path.exists(go):
         time.sleep(0.005)
     lock = threading.Lock()
@@ -64,13 +74,18 @@ else:
             else:
                 c.connect((addr, port))
                 lines.append("local %d %d" % (c.getsockname()[1], threading.get_native_id()))
-            c.close()
+            if hold:
+                held.append(c)
+            else:
+                c.close()
         with lock:
             print("\n".join(lines), flush=True)
     workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
     for w in workers: w.start()
     for w in workers: w.join()
     print("done", flush=True)
+    if hold:
+        sys.stdin.read()
 """#
 
     static let path: String = {
@@ -133,6 +148,13 @@ final class ConnPeer {
         guard readLine() == "ready" else {
             throw ShellError(command: "python server", status: -1, stderr: "server did not start")
         }
+    }
+
+    /// Reads up to the "done" line (a client that holds its connections open prints it and waits).
+    func readUntilDone() -> [String] {
+        var lines: [String] = []
+        while let line = readLine(), line != "done" { lines.append(line) }
+        return lines
     }
 
     /// Reads everything up to the end and waits for the exit; returns the lines read.
