@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// netmon conn: one event per TCP connection that reached ESTABLISHED, attributed to the process
+// that called connect() or accept().
+//
+// connect: sock:inet_sock_set_state. The move to SYN_SENT happens inside connect(), in the
+// caller's context: the caller is remembered per socket (conn_owners, LRU). The move from
+// SYN_SENT to ESTABLISHED usually happens in softirq, where "current" is whatever ran: the event
+// takes the remembered owner. Any other move out of SYN_SENT (refused, timed out, closed) only
+// forgets the socket, so a failed connect prints nothing.
+//
+// accept: the handshake completes in softirq for a listener, long before (and regardless of)
+// which process takes the socket, so the accept is reported where the process gets it: at the
+// exit of accept()/accept4(), whose return value is the new socket's fd in current's fd table.
+// The loader uses the syscalls' own tracepoints when tracefs offers them (cost only on accepts),
+// and otherwise the BTF-typed raw_syscalls:sys_exit, which runs on every syscall exit and returns
+// after one compare for all but accept/accept4.
+//
+// Every filter runs here, before a ring-buffer reservation; -r disables the unused programs.
+// Sockets, files and tasks are BTF pointers read with plain loads (a helper call per field would
+// double the cost per connection). Needs Linux 6.2+ (bpf_rdonly_cast) with BTF.
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "netmon.bpf.h"
+#include "netmon/conn.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+
+const volatile struct conn_config conn_config = {};
+
+// 1 MiB: 80-byte records (72 + 8 header) leave room for ~13,000 connections' events while the
+// reader is descheduled, several seconds of a busy server's accept rate; the kernel pins it once.
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 1 << 20);
+} conn_events SEC(".maps");
+
+NETMON_LOST_EVENTS_MAP();
+
+// Who called connect() on a socket still in SYN_SENT. Entries are deleted when the socket leaves
+// SYN_SENT; LRU bounds the map even if a leave is ever missed (e.g. sockets that were already in
+// SYN_SENT when tracing began). 65536 pending connects at once (~6 MiB preallocated).
+struct conn_owner {
+    __u32 pid;
+    __u32 tid;
+    char comm[16];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 65536);
+    __type(key, __u64);
+    __type(value, struct conn_owner);
+} conn_owners SEC(".maps");
+
+// The version netmon reports: 4 for AF_INET and for IPv4-mapped AF_INET6 peers, else 6.
+static __always_inline __u8 ip_version_of(const struct sock *sk, __u16 family)
+{
+    if (family == AF_INET)
+        return CONN_IP_V4;
+    const __u32 *daddr = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32;
+    return daddr[0] == 0 && daddr[1] == 0 && daddr[2] == bpf_htonl(0x0000ffff) ? CONN_IP_V4 : CONN_IP_V6;
+}
+
+static __always_inline bool version_wanted(__u8 version)
+{
+    return conn_config.ip_version == CONN_IP_ANY || conn_config.ip_version == version;
+}
+
+static __always_inline bool local_port_wanted(__u16 port)
+{
+    if (conn_config.port_count == 0)
+        return true;
+    for (int i = 0; i < CONN_MAX_PORTS; i++) {
+        if (i >= conn_config.port_count)
+            break;
+        if (conn_config.local_ports[i] == port)
+            return true;
+    }
+    return false;
+}
+
+static __always_inline void current_owner(struct conn_owner *owner)
+{
+    __u64 id = bpf_get_current_pid_tgid();
+    owner->pid = id >> 32;
+    owner->tid = (__u32)id;
+    // The process's name (its main thread's), so that all threads of a process print alike.
+    bpf_probe_read_kernel(&owner->comm, sizeof(owner->comm), bpf_get_current_task_btf()->group_leader->comm);
+}
+
+// Sends one event for `sk` (an established TCP socket; a BTF pointer, so fields are read with
+// plain loads, not helper calls) if the family, port and version filters let it through.
+static __always_inline void emit(const struct sock *sk, const struct conn_owner *owner, __u8 direction)
+{
+    const struct sock_common *common = &sk->__sk_common;
+    __u16 family = common->skc_family;
+    if (family != AF_INET && family != AF_INET6)
+        return;
+    __u16 sport = common->skc_num;
+    if (!local_port_wanted(sport))
+        return;
+    __u8 version = ip_version_of(sk, family);
+    if (!version_wanted(version))
+        return;
+
+    struct conn_event *event = bpf_ringbuf_reserve(&conn_events, sizeof(*event), 0);
+    if (!event) {
+        netmon_count_lost();
+        return;
+    }
+    event->timestamp_ns = bpf_ktime_get_ns();
+    event->pid = owner->pid;
+    event->tid = owner->tid;
+    __builtin_memcpy(event->comm, owner->comm, sizeof(event->comm));
+    __u32 *saddr = (__u32 *)event->saddr, *daddr = (__u32 *)event->daddr;
+    if (version == CONN_IP_V4) {
+        // Also right for IPv4-mapped AF_INET6 sockets: the kernel keeps their IPv4 fields too.
+        saddr[0] = common->skc_rcv_saddr;
+        daddr[0] = common->skc_daddr;
+        saddr[1] = saddr[2] = saddr[3] = 0;
+        daddr[1] = daddr[2] = daddr[3] = 0;
+    } else {
+        const __u32 *local = common->skc_v6_rcv_saddr.in6_u.u6_addr32;
+        const __u32 *remote = common->skc_v6_daddr.in6_u.u6_addr32;
+        saddr[0] = local[0], saddr[1] = local[1], saddr[2] = local[2], saddr[3] = local[3];
+        daddr[0] = remote[0], daddr[1] = remote[1], daddr[2] = remote[2], daddr[3] = remote[3];
+    }
+    event->sport = sport;
+    event->dport = bpf_ntohs(common->skc_dport);
+    event->ip_version = version;
+    event->direction = direction;
+    event->reserved[0] = 0;
+    event->reserved[1] = 0;
+    bpf_ringbuf_submit(event, 0);
+}
+
+// ---- connect ----
+
+// Enters SYN_SENT: inside connect(), current is the caller. Filter here so filtered-out sockets
+// never take a map slot.
+static __always_inline void syn_sent(const struct sock *sk)
+{
+    if (conn_config.tgid && (bpf_get_current_pid_tgid() >> 32) != conn_config.tgid)
+        return;
+    if (conn_config.ip_version != CONN_IP_ANY &&
+        ip_version_of(sk, sk->__sk_common.skc_family) != conn_config.ip_version)
+        return;
+    __u64 key = (__u64)sk;
+    struct conn_owner owner;
+    current_owner(&owner);
+    bpf_map_update_elem(&conn_owners, &key, &owner, BPF_ANY);
+}
+
+// Leaves SYN_SENT: to ESTABLISHED (usually in softirq) the connection is reported with the
+// remembered owner; to anything else (refused, timed out, closed) it is only forgotten.
+//
+// Leaves ESTABLISHED with the owner still remembered: the kernel skipped this program for the
+// establishment. It skips a tp_btf program entered again on a CPU where it is already running
+// (recursion_misses), which happens when a softirq completes one handshake while the program
+// runs for another socket in process context. The connection is reported now, late but not
+// lost. (The move to SYN_SENT itself is never skipped: process context interrupts nothing.)
+// The cost is one hash lookup per connection that leaves ESTABLISHED.
+static __always_inline void left(const struct sock *sk, int oldstate, int newstate)
+{
+    __u64 key = (__u64)sk;
+    struct conn_owner *owner = bpf_map_lookup_elem(&conn_owners, &key);
+    if (!owner)
+        return;
+    if (newstate == TCP_ESTABLISHED || oldstate == TCP_ESTABLISHED)
+        emit(sk, owner, CONN_DIRECTION_CONNECT);
+    bpf_map_delete_elem(&conn_owners, &key);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(conn_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+    if (sk->sk_protocol != IPPROTO_TCP)
+        return 0;
+    if (newstate == TCP_SYN_SENT)
+        syn_sent(sk);
+    else if (oldstate == TCP_SYN_SENT || oldstate == TCP_ESTABLISHED)
+        left(sk, oldstate, newstate);
+    return 0;
+}
+
+// ---- accept ----
+
+// Makes a pointer read from kernel memory a BTF pointer again, so its fields can be read with
+// plain loads (Linux 6.2+).
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+// accept()/accept4() returned `fd` in the current process: report the TCP socket it refers to.
+static __always_inline void accepted(long fd)
+{
+    if (fd < 0)
+        return;
+    if (conn_config.tgid && (bpf_get_current_pid_tgid() >> 32) != conn_config.tgid)
+        return;
+
+    struct fdtable *fdt = bpf_get_current_task_btf()->files->fdt;
+    if (fd >= fdt->max_fds)
+        return;
+    struct file *entry = NULL;
+    bpf_probe_read_kernel(&entry, sizeof(entry), &fdt->fd[fd]);
+    if (!entry)
+        return;
+    struct file *file = bpf_rdonly_cast(entry, bpf_core_type_id_kernel(struct file));
+    // Only a socket's private_data is a struct socket (another thread may have replaced the fd).
+    if ((file->f_inode->i_mode & S_IFMT) != S_IFSOCK)
+        return;
+    struct socket *socket = bpf_rdonly_cast(file->private_data, bpf_core_type_id_kernel(struct socket));
+    const struct sock *sk = socket->sk;
+    if (!sk || sk->sk_protocol != IPPROTO_TCP)
+        return;
+    struct conn_owner owner;
+    current_owner(&owner);
+    emit(sk, &owner, CONN_DIRECTION_ACCEPT);
+}
+
+// The format of syscalls:sys_exit_* (/sys/kernel/tracing/events/syscalls/sys_exit_accept4/format).
+struct syscall_exit_args {
+    __u64 common;
+    int syscall_nr;
+    int padding;
+    long ret;
+};
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int conn_accept4_exit_tp(struct syscall_exit_args *args)
+{
+    accepted(args->ret);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int conn_accept_exit_tp(struct syscall_exit_args *args)
+{
+    accepted(args->ret);
+    return 0;
+}
+
+#if defined(__TARGET_ARCH_x86)
+#define SYSCALL_NR(regs) ((regs)->orig_ax)
+#define NR_ACCEPT 43
+#define NR_ACCEPT4 288
+#elif defined(__TARGET_ARCH_arm64)
+#define SYSCALL_NR(regs) ((regs)->syscallno)
+#define NR_ACCEPT 202
+#define NR_ACCEPT4 242
+#else
+#error "conn.bpf.c: add this architecture's accept/accept4 syscall numbers"
+#endif
+
+// Fallback when tracefs (and so the syscalls:* tracepoints) is not available. 32-bit compat
+// tasks use other syscall numbers and are not seen.
+SEC("tp_btf/sys_exit")
+int BPF_PROG(conn_sys_exit_btf, struct pt_regs *regs, long ret)
+{
+    long nr = SYSCALL_NR(regs);
+    if (nr != NR_ACCEPT4 && nr != NR_ACCEPT)
+        return 0;
+    accepted(ret);
+    return 0;
+}
