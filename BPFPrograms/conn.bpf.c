@@ -30,8 +30,6 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define AF_INET 2
-#define AF_INET6 10
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 
@@ -48,7 +46,7 @@ NETMON_LOST_EVENTS_MAP();
 
 // Who called connect() on a socket still in SYN_SENT. Entries are deleted when the socket leaves
 // SYN_SENT; LRU bounds the map even if a leave is ever missed (e.g. sockets that were already in
-// SYN_SENT when tracing began). 65536 pending connects at once (~6 MiB preallocated).
+// SYN_SENT when tracing began).
 struct conn_owner {
     __u32 pid;
     __u32 tid;
@@ -57,7 +55,9 @@ struct conn_owner {
 
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, 65536);
+    // Holds connects in flight (SYN_SENT) only: 8192 at once is far beyond what a host keeps
+    // waiting, and keeps the maps within 2 MiB (an LRU entry costs about 96 bytes).
+    __uint(max_entries, 8192);
     __type(key, __u64);
     __type(value, struct conn_owner);
 } conn_owners SEC(".maps");

@@ -26,17 +26,15 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define AF_INET 2
-#define AF_INET6 10
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
 
 const volatile struct inerrs_config inerrs_config = {};
 
-// Socket (kernel address) -> the process that made it.
+// Socket (kernel address) -> the process that made it. Both maps are LRU, 8192 entries (about
+// 0.8 MB each, so that inerrs stays within 2 MiB of maps): on a host with more sockets the least
+// recently changed lose their owner, and their drops show the dropping context instead.
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, 65536);
+    __uint(max_entries, 8192);
     __type(key, __u64);
     __type(value, struct inerrs_owner);
 } inerrs_owners SEC(".maps");
@@ -44,7 +42,7 @@ struct {
 // A socket's addresses -> the socket (established and listening sockets).
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, 65536);
+    __uint(max_entries, 8192);
     __type(key, struct inerrs_tuple);
     __type(value, __u64);
 } inerrs_sockets SEC(".maps");

@@ -5,6 +5,12 @@
 #ifndef NETMON_BPF_H
 #define NETMON_BPF_H
 
+/* UAPI constants that vmlinux.h cannot carry (they are macros, not types). */
+#define AF_INET 2
+#define AF_INET6 10
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+
 /* The kernel-side count of events the ring buffer had no room for. Programs that emit events
  * declare the map with NETMON_LOST_EVENTS_MAP() and call netmon_count_lost(); userspace sums the
  * per-CPU slots and reports the growth (`netmon: lost N events (ring buffer full)`). */

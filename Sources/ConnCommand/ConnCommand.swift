@@ -52,7 +52,7 @@ public struct ConnCommand: Subcommand {
             daddr, dport, direction ("connect" or "accept").
 
             Hooks: sock:inet_sock_set_state (connect), and the exits of accept() and accept4():
-            syscalls:sys_exit_accept4/sys_exit_accept, for which netmon mounts tracefs in a mount
+            syscalls:sys_exit_accept4/sys_exit_accept, for which netmon mounts tracefs (and says so) in a mount
             namespace of its own if the host has not mounted it; without CAP_SYS_ADMIN it uses
             raw_syscalls:sys_exit instead, which adds a little to every system call while netmon
             runs. A connect() already under way when netmon starts is not printed.
@@ -82,7 +82,7 @@ public struct ConnCommand: Subcommand {
     public func run(_ context: RunContext) throws {
         let loop = try EventLoop()
         try Privilege.require()
-        var object = try ConnProgram.load(filter: filter)
+        var object = try ConnProgram.load(filter: filter, diagnostics: context.diagnostics)
         try object.attachAll()
 
         let format = ConnFormat(family: filter.family)
@@ -102,6 +102,6 @@ public struct ConnCommand: Subcommand {
             try output.flush()
         }
         context.announceTracing()
-        try ConnReader.forEachEvent(of: object, loop: loop, output: output, lost: lost)
+        try Runner.forEachEvent(of: object, loop: loop, output: output, lost: lost)
     }
 }

@@ -7,7 +7,7 @@ enum ConnProgram {
     /// Every program of conn.bpf.c; load enables those the filters and the kernel call for.
     static let programNames = ["conn_state", "conn_accept4_exit_tp", "conn_accept_exit_tp", "conn_sys_exit_btf"]
 
-    static func load(filter: ConnFilter) throws -> BPFObject {
+    static func load(filter: ConnFilter, diagnostics: Diagnostics) throws -> BPFObject {
         let kernel = try KernelBTF()
         let spec = try EmbeddedObject.open("conn")
 
@@ -21,7 +21,9 @@ enum ConnProgram {
 
         // accept: the per-syscall tracepoints cost nothing on other syscalls but need tracefs;
         // raw_syscalls:sys_exit needs only BTF.
-        if filter.tracesAccepts { PrivateTracefs.mountIfMissing() }
+        if filter.tracesAccepts && PrivateTracefs.mountIfMissing() == .mountedPrivately {
+            diagnostics.line("netmon: tracefs was not mounted; netmon mounted it in a mount namespace of its own (the host's mounts are unchanged)")
+        }
         let perSyscall = Hook.tracepoint(category: "syscalls", name: "sys_exit_accept4").exists(in: kernel)
             && Hook.tracepoint(category: "syscalls", name: "sys_exit_accept").exists(in: kernel)
         let useSyscallTracepoints = filter.tracesAccepts && perSyscall

@@ -11,17 +11,18 @@ import Glibc
 enum PrivateTracefs {
     static let mountPoint = "/sys/kernel/tracing"
 
-    /// Returns whether tracefs is now mounted for this process.
-    @discardableResult
-    static func mountIfMissing() -> Bool {
-        if access(mountPoint + "/events", F_OK) == 0 { return true }
+    enum Outcome { case alreadyMounted, mountedPrivately, unavailable }
+
+    /// Whether tracefs was there, is now mounted for this process alone, or cannot be had.
+    static func mountIfMissing() -> Outcome {
+        if access(mountPoint + "/events", F_OK) == 0 { return .alreadyMounted }
         guard access(mountPoint, F_OK) == 0,
               unshareMountNamespace()
-        else { return false }
+        else { return .unavailable }
         guard mount(nil, "/", nil, UInt(MS_REC | MS_PRIVATE), nil) == 0,
               mount("nodev", mountPoint, "tracefs", 0, nil) == 0
-        else { return false }
-        return access(mountPoint + "/events", F_OK) == 0
+        else { return .unavailable }
+        return access(mountPoint + "/events", F_OK) == 0 ? .mountedPrivately : .unavailable
     }
 
     /// unshare(CLONE_NEWNS). Glibc declares unshare(2) only under _GNU_SOURCE, which Swift's

@@ -22,6 +22,10 @@ public final class EventLoop {
     private let signalFD: Int32
 
     public init() throws {
+        // A shell starts background jobs with SIGINT ignored, and an ignored signal is discarded
+        // even while blocked: restore the default so that the signalfd receives it.
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
         var stops = sigset_t()
         sigemptyset(&stops)
         sigaddset(&stops, SIGINT)
