@@ -29,12 +29,14 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile struct inerrs_config inerrs_config = {};
 
-// Socket (kernel address) -> the process that made it. Both maps are LRU, 8192 entries (about
-// 0.8 MB each, so that inerrs stays within 2 MiB of maps): on a host with more sockets the least
-// recently changed lose their owner, and their drops show the dropping context instead.
+// Socket (kernel address) -> the process that made it. Both maps are LRU with 65536 entries
+// (about 6-7 MB each): they must remember every live socket of the host, and connection churn
+// evicts the least recently changed ones first, whose drops then show the dropping context
+// instead of the owner. (At 8192 entries a burst of 10,000 connections elsewhere evicted the
+// sockets under test; socket-local storage, freed with each socket, would need no bound at all.)
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, 8192);
+    __uint(max_entries, 65536);
     __type(key, __u64);
     __type(value, struct inerrs_owner);
 } inerrs_owners SEC(".maps");
@@ -42,7 +44,7 @@ struct {
 // A socket's addresses -> the socket (established and listening sockets).
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, 8192);
+    __uint(max_entries, 65536);
     __type(key, struct inerrs_tuple);
     __type(value, __u64);
 } inerrs_sockets SEC(".maps");

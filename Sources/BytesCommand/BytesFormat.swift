@@ -40,8 +40,8 @@ enum BytesFormat {
 
     private static func line(_ pid: String, _ comm: String, _ source: String, _ destination: String,
                              _ rx: String, _ tx: String, _ sourceWidth: Int, _ destinationWidth: Int) -> String {
-        [pid.rightPadded(7), comm.rightPadded(16), source.rightPadded(sourceWidth),
-         destination.rightPadded(destinationWidth), rx.leftPadded(8), tx.leftPadded(8)].joined(separator: " ")
+        [pid.leftAligned(7), comm.leftAligned(16), source.leftAligned(sourceWidth),
+         destination.leftAligned(destinationWidth), rx.rightAligned(8), tx.rightAligned(8)].joined(separator: " ")
     }
 
     /// One line per row, raw byte counts.
@@ -60,15 +60,5 @@ enum BytesFormat {
             line.add("tx_bytes", row.txBytes)
             return line.text + "\n"
         }.joined()
-    }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String {
-        count >= width ? self : String(repeating: " ", count: width - count) + self
-    }
-
-    func rightPadded(_ width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 }

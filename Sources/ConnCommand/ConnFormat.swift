@@ -49,13 +49,3 @@ struct ConnFormat {
         String(String.UnicodeScalarView(comm.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? "?" : $0 }))
     }
 }
-
-extension String {
-    func leftAligned(_ width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
-    }
-
-    func rightAligned(_ width: Int) -> String {
-        count >= width ? self : String(repeating: " ", count: width - count) + self
-    }
-}

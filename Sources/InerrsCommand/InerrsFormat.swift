@@ -17,8 +17,8 @@ enum InerrsFormat {
 
     private static func row(_ time: String, _ pid: String, _ comm: String, _ ip: String, _ source: String,
                             _ destination: String, _ reason: String, _ state: String) -> String {
-        [time.padded(8), pid.padded(7), comm.padded(16), ip.padded(2), source.padded(21), ">",
-         destination.padded(21), reason.padded(24), state].joined(separator: " ")
+        [time.leftAligned(8), pid.leftAligned(7), comm.leftAligned(16), ip.leftAligned(2), source.leftAligned(21), ">",
+         destination.leftAligned(21), reason.leftAligned(24), state].joined(separator: " ")
     }
 
     static func json(_ segment: RejectedSegment) -> String {
@@ -34,12 +34,5 @@ enum InerrsFormat {
         line.add("reason", segment.reason)
         line.add("state", segment.state)
         return line.text
-    }
-}
-
-extension String {
-    /// Left-aligned in a column of `width`; a longer value keeps its full length.
-    func padded(_ width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 }

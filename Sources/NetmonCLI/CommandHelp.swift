@@ -20,7 +20,7 @@ public struct CommandHelp: Sendable {
         var lines = ["Usage: \(usage)", "", description, "", "Options:"]
         let width = (options.map { $0.synopsis.count }.max() ?? 0) + 2
         for option in options {
-            lines.append("  " + option.synopsis.padding(to: width) + option.help)
+            lines.append("  " + option.synopsis.leftAligned(width) + option.help)
         }
         if !notes.isEmpty {
             lines += ["", notes]
@@ -29,7 +29,7 @@ public struct CommandHelp: Sendable {
             lines += ["", "Examples:"]
             let commandWidth = (examples.map { $0.command.count }.max() ?? 0) + 2
             for example in examples {
-                lines.append("  " + example.command.padding(to: commandWidth) + example.meaning)
+                lines.append("  " + example.command.leftAligned(commandWidth) + example.meaning)
             }
         }
         return lines.joined(separator: "\n") + "\n"

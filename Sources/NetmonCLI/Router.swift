@@ -23,7 +23,7 @@ public struct Router {
             "Commands:",
         ]
         for command in commands {
-            lines.append("  " + command.name.padding(to: width) + command.summary)
+            lines.append("  " + command.name.leftAligned(width) + command.summary)
         }
         lines += [
             "",
@@ -112,11 +112,5 @@ public struct Router {
             try output.flush()
         } catch {}
         return .success
-    }
-}
-
-extension String {
-    func padding(to width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 }

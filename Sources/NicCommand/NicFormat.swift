@@ -3,7 +3,7 @@ import NetmonCLI
 /// How a nic report is printed: netqtop's table (with its throughput columns), or one JSON line.
 enum NicFormat {
     static let columnWidth = 11
-    static let header = " QueueID" + ["avg_size", "BPS", "PPS"].map { $0.leftPadded(columnWidth) }.joined()
+    static let header = " QueueID" + ["avg_size", "BPS", "PPS"].map { " " + $0.rightAligned(columnWidth - 1) }.joined()
     static let separator = String(repeating: "-", count: header.count)
 
     static func table(_ report: NicReport, at time: WallTime) -> String {
@@ -18,7 +18,7 @@ enum NicFormat {
     private static func direction(_ report: DirectionReport) -> [String] {
         var lines = [header]
         for (queue, rate) in report.queues.enumerated() {
-            lines.append(String(queue).leftPadded(8) + columns(rate))
+            lines.append(" " + String(queue).rightAligned(7) + columns(rate))
         }
         lines.append(" Total  " + columns(report.total))
         return lines
@@ -26,7 +26,7 @@ enum NicFormat {
 
     private static func columns(_ rate: QueueRate) -> String {
         [rate.averageSize, rate.bytesPerSecond, rate.packetsPerSecond]
-            .map { human($0).leftPadded(columnWidth) }.joined()
+            .map { " " + human($0).rightAligned(columnWidth - 1) }.joined()
     }
 
     /// netqtop's numbers: above 1,000,000 in M (units of 1024²), above 1000 in K (units of 1024),
@@ -69,11 +69,5 @@ enum NicFormat {
         line.add("bps", rate.bytesPerSecond)
         line.add("pps", rate.packetsPerSecond)
         return line
-    }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String {
-        count >= width ? " " + self : String(repeating: " ", count: width - count) + self
     }
 }
