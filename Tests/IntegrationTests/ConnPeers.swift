@@ -213,19 +213,8 @@ struct ConnLine: Equatable, CustomStringConvertible {
 
 /// Ports for the conn tests' listeners: a block per test process, outside the ephemeral range.
 enum ConnPorts {
-    private static let counter = ConnCounter()
+    private static let counter = Counter()
     static func next() -> Int { 20_000 + Int(getpid() % 400) * 25 + counter.next() % 25 }
-}
-
-private final class ConnCounter: @unchecked Sendable {
-    private var value = 0
-    private let lock = NSLock()
-    func next() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        value += 1
-        return value
-    }
 }
 
 /// A go file for clients: they connect once it exists.

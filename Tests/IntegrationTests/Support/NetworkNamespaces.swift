@@ -42,7 +42,8 @@ struct VethPair {
     func inB(_ command: String) -> String { "ip netns exec \(b) \(command)" }
 }
 
-private final class Counter: @unchecked Sendable {
+/// A thread-safe counter, for names and ports unique within a test run.
+final class Counter: @unchecked Sendable {
     private var value = 0
     private let lock = NSLock()
     func next() -> Int {
