@@ -44,21 +44,6 @@ public struct BPFObject: ~Copyable {
         return BPFMap(map)
     }
 
-    /// The kernel ids of the loaded programs (what `bpftool prog show` lists).
-    public var programIDs: [UInt32] {
-        var ids: [UInt32] = []
-        var program = bpf_object__next_program(handle, nil)
-        while let current = program {
-            program = bpf_object__next_program(handle, current)
-            let fd = bpf_program__fd(current)
-            guard fd >= 0 else { continue }
-            var info = bpf_prog_info()
-            var length = UInt32(MemoryLayout<bpf_prog_info>.size)
-            if bpf_obj_get_info_by_fd(fd, &info, &length) == 0 { ids.append(info.id) }
-        }
-        return ids
-    }
-
     // MARK: Ring buffers
 
     /// Starts reading the BPF_MAP_TYPE_RINGBUF map `mapName`: each record is handed to `handler`

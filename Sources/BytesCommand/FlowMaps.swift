@@ -52,20 +52,9 @@ struct FlowMaps {
 
     static func row(_ key: bytes_flow_key, _ counters: bytes_flow_counters) -> FlowRow {
         let family = Int(key.family)
-        return FlowRow(pid: key.tgid, comm: commText(counters.comm),
+        return FlowRow(pid: key.tgid, comm: TaskName.printable(TaskName.text(counters.comm)),
                        source: IPAddress(family: family, tuple: key.saddr), sourcePort: key.sport,
                        destination: IPAddress(family: family, tuple: key.daddr), destinationPort: key.dport,
                        rxBytes: counters.rx_bytes, txBytes: counters.tx_bytes)
-    }
-
-    /// The task name as text: up to its NUL, invalid UTF-8 replaced, control characters as '?'
-    /// (a process may name itself anything; a table must not carry terminal escapes).
-    static func commText<T>(_ tuple: T) -> String {
-        var copy = tuple
-        let bytes = withUnsafeBytes(of: &copy) { Array($0.prefix { $0 != 0 }) }
-        let text = String(decoding: bytes, as: UTF8.self)
-        return String(String.UnicodeScalarView(text.unicodeScalars.map {
-            $0.value < 0x20 || $0.value == 0x7f ? "?" : $0
-        }))
     }
 }

@@ -15,7 +15,7 @@ struct ConnFormat {
     }
 
     func row(_ connection: Connection, time: WallTime) -> String {
-        row([time.clock, String(connection.pid), Self.printable(connection.comm),
+        row([time.clock, String(connection.pid), TaskName.printable(connection.comm),
              String(connection.local.version), connection.remote.description, String(connection.remotePort),
              connection.local.description, String(connection.localPort), connection.direction.rawValue])
     }
@@ -41,11 +41,5 @@ struct ConnFormat {
         line.add("dport", connection.remotePort)
         line.add("direction", connection.direction.rawValue)
         return line.text
-    }
-
-    /// A process name may hold any byte but NUL (prctl PR_SET_NAME); control characters would
-    /// break the table, so they print as '?'.
-    static func printable(_ comm: String) -> String {
-        String(String.UnicodeScalarView(comm.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? "?" : $0 }))
     }
 }

@@ -38,7 +38,7 @@ struct Connection: Sendable, Equatable {
         guard let direction = Self.direction(event.direction) else { return nil }
         // The kernel already turned IPv4-mapped connections into ip_version 4 with 4-byte addresses.
         let family = Int(event.ip_version == UInt8(CONN_IP_V4) ? AF_INET : AF_INET6)
-        self.init(timestampNanoseconds: event.timestamp_ns, pid: event.pid, comm: Self.text(event.comm),
+        self.init(timestampNanoseconds: event.timestamp_ns, pid: event.pid, comm: TaskName.text(event.comm),
                   local: IPAddress(family: family, tuple: event.saddr), localPort: event.sport,
                   remote: IPAddress(family: family, tuple: event.daddr), remotePort: event.dport,
                   direction: direction)
@@ -49,13 +49,6 @@ struct Connection: Sendable, Equatable {
         case CONN_DIRECTION_CONNECT: .connect
         case CONN_DIRECTION_ACCEPT: .accept
         default: nil
-        }
-    }
-
-    /// A NUL-terminated `char[16]` as text; bytes that are not UTF-8 become U+FFFD.
-    static func text<T>(_ tuple: T) -> String {
-        withUnsafeBytes(of: tuple) { bytes in
-            String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
         }
     }
 }

@@ -37,11 +37,7 @@ struct RejectedSegment: Equatable, Sendable {
     /// From the BPF program's event.
     init(_ event: inerrs_event, reasons: DropReasons) {
         let family = event.ip_version == 4 ? Int(AF_INET) : Int(AF_INET6)
-        var comm = event.comm
-        let name = withUnsafeBytes(of: &comm) { bytes in
-            String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
-        }
-        self.init(time: WallTime.ofMonotonic(event.time_ns), pid: event.pid, comm: name,
+        self.init(time: WallTime.ofMonotonic(event.time_ns), pid: event.pid, comm: TaskName.text(event.comm),
                   ownerKnown: event.owner_known != 0,
                   source: IPAddress(family: family, tuple: event.saddr), sourcePort: event.sport,
                   destination: IPAddress(family: family, tuple: event.daddr), destinationPort: event.dport,

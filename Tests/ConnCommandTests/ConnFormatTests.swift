@@ -87,7 +87,7 @@ struct ConnFormatTests {
 
     @Test("control characters in COMM do not break the table")
     func printableComm() {
-        #expect(ConnFormat.printable("a\tb\u{7f}c") == "a?b?c")
+        #expect(TaskName.printable("a\tb\u{7f}c") == "a?b?c")
     }
 
     @Test("JSON: the issue's keys in order, raw numbers")
