@@ -118,7 +118,8 @@ static __always_inline void emit(const struct sock *sk, const struct conn_owner 
         netmon_count_lost();
         return;
     }
-    event->timestamp_ns = bpf_ktime_get_ns();
+    __u64 now = bpf_ktime_get_ns();
+    event->timestamp_ns = now;
     event->pid = owner->pid;
     event->tid = owner->tid;
     __builtin_memcpy(event->comm, owner->comm, sizeof(event->comm));
@@ -141,7 +142,7 @@ static __always_inline void emit(const struct sock *sk, const struct conn_owner 
     event->direction = direction;
     event->reserved[0] = 0;
     event->reserved[1] = 0;
-    bpf_ringbuf_submit(event, 0);
+    bpf_ringbuf_submit(event, netmon_ringbuf_flags(now));
 }
 
 // ---- connect ----

@@ -244,7 +244,7 @@ static __always_inline int report_drop(struct sk_buff *skb, __u32 reason, struct
         bpf_get_current_comm(event.comm, sizeof(event.comm));
     }
     event.time_ns = bpf_ktime_get_ns();
-    if (bpf_ringbuf_output(&inerrs_events, &event, sizeof(event), 0))
+    if (bpf_ringbuf_output(&inerrs_events, &event, sizeof(event), netmon_ringbuf_flags(event.time_ns)))
         netmon_count_lost();
     return 0;
 }

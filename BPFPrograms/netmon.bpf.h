@@ -5,6 +5,8 @@
 #ifndef NETMON_BPF_H
 #define NETMON_BPF_H
 
+#include "netmon/ringbuf.h"
+
 /* UAPI constants that vmlinux.h cannot carry (they are macros, not types). */
 #define AF_INET 2
 #define AF_INET6 10
@@ -29,5 +31,20 @@
         if (lost_)                                             \
             *lost_ += 1;                                       \
     } while (0)
+
+/* Flags for bpf_ringbuf_submit/bpf_ringbuf_output under the wakeup contract of netmon/ringbuf.h:
+ * force a wakeup when the last one is older than the window, otherwise none. (Forced, not the
+ * default: with unread records queued the default would not wake a reader that sleeps.) `now_ns`
+ * is bpf_ktime_get_ns(). The last wakeup time is shared by all CPUs without a lock: a race costs
+ * at most an extra wakeup. */
+static __u64 netmon_last_wakeup_ns;
+
+static __always_inline __u64 netmon_ringbuf_flags(__u64 now_ns)
+{
+    if (now_ns - netmon_last_wakeup_ns < NETMON_WAKEUP_WINDOW_NS)
+        return BPF_RB_NO_WAKEUP;
+    netmon_last_wakeup_ns = now_ns;
+    return BPF_RB_FORCE_WAKEUP;
+}
 
 #endif

@@ -10,6 +10,8 @@ public struct BPFObject: ~Copyable {
     private var links: [OpaquePointer] = []
     private var ringBuffer: OpaquePointer?
     private var ringBufferHandlers: [RingBufferHandler] = []
+    /// Iterator links by program name, made on first use and kept for later runs.
+    private var iteratorLinks: [String: OpaquePointer] = [:]
 
     init(name: String, handle: OpaquePointer) {
         self.name = name
@@ -18,22 +20,53 @@ public struct BPFObject: ~Copyable {
 
     deinit {
         if let ringBuffer { ring_buffer__free(ringBuffer) }
+        for link in iteratorLinks.values { bpf_link__destroy(link) }
         for link in links.reversed() { bpf_link__destroy(link) }
         bpf_object__close(handle)
     }
 
-    /// Attaches every loaded program at the hook its section names.
+    /// Attaches every loaded program at the hook its section names, except iterators, which run
+    /// on demand (`runIterator`).
     public mutating func attachAll() throws(BPFError) {
         var program = bpf_object__next_program(handle, nil)
         while let current = program {
             program = bpf_object__next_program(handle, current)
             guard bpf_program__autoload(current) else { continue }
+            if String(cString: bpf_program__section_name(current)).hasPrefix("iter") { continue }
             let programName = String(cString: bpf_program__name(current))
             guard let link = bpf_program__attach(current) else {
                 throw BPFError.failed(.attachFailed, "cannot attach the BPF program '\(programName)'")
             }
             links.append(link)
         }
+    }
+
+    /// Runs iterator program `program` (`SEC("iter/…")`) once and returns everything it wrote with
+    /// bpf_seq_write/BPF_SEQ_PRINTF. Map iterators (`iter/bpf_sk_storage_map`, `iter/bpf_map_elem`)
+    /// name their map. The link is made on the first run and kept.
+    public mutating func runIterator(_ program: String, map mapName: String? = nil) throws(BPFError) -> [UInt8] {
+        let link: OpaquePointer
+        if let existing = iteratorLinks[program] {
+            link = existing
+        } else {
+            guard let handle = bpf_object__find_program_by_name(self.handle, program) else {
+                throw BPFError(.notFound, "the BPF object '\(name)' has no program '\(program)'")
+            }
+            let mapFD = try mapName.map { name throws(BPFError) in try map(named: name).fd } ?? -1
+            guard let made = cbpfkit_attach_iterator(handle, mapFD) else {
+                throw BPFError.failed(.attachFailed, "cannot attach the BPF iterator '\(program)'")
+            }
+            iteratorLinks[program] = made
+            link = made
+        }
+        var data: UnsafeMutablePointer<UInt8>?
+        var size = 0
+        let result = cbpfkit_read_iterator(bpf_link__fd(link), &data, &size)
+        guard result == 0 else {
+            throw BPFError(.mapOperationFailed, "cannot run the BPF iterator '\(program)'", errno: -result)
+        }
+        defer { free(data) }
+        return Array(UnsafeBufferPointer(start: data, count: size))
     }
 
     /// The map called `name`; valid while this object lives.

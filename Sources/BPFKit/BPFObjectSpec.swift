@@ -52,25 +52,6 @@ public struct BPFObjectSpec: ~Copyable {
         }
     }
 
-    /// Enables the first candidate whose hook this kernel has and disables the others, so one
-    /// object can carry a fast path and its fallbacks. Returns the enabled program's name.
-    @discardableResult
-    public func chooseProgram(_ candidates: [(program: String, hook: Hook)],
-                              kernel: borrowing KernelBTF) throws(BPFError) -> String {
-        guard let chosen = candidates.first(where: { $0.hook.exists(in: kernel) }) else {
-            let wanted = candidates.first.map { "\($0.hook)" } ?? "a hook"
-            if Tracefs.root == nil, candidates.contains(where: { if case .tracepoint = $0.hook { true } else { false } }) {
-                throw BPFError(.hookMissing,
-                               "\(wanted) needs tracefs, which is not mounted (mount -t tracefs tracefs /sys/kernel/tracing)")
-            }
-            throw BPFError(.hookMissing, "\(wanted) does not exist on this kernel")
-        }
-        for candidate in candidates {
-            try setAutoload(candidate.program == chosen.program, program: candidate.program)
-        }
-        return chosen.program
-    }
-
     public func setMaxEntries(_ count: UInt32, map name: String) throws(BPFError) {
         let result = bpf_map__set_max_entries(try map(name), count)
         guard result == 0 else {

@@ -1,17 +1,23 @@
 import Glibc
 
 /// A place in the kernel a program can attach to, in the forms libbpf's section names take.
-public enum Hook: Sendable, Equatable, CustomStringConvertible {
+public enum Hook: Sendable, Hashable, CustomStringConvertible {
     /// `SEC("tp_btf/NAME")`: BTF-typed tracepoint, Linux 5.5+. Typed arguments, direct field access.
     case btfTracepoint(category: String, name: String)
     /// `SEC("raw_tp/NAME")`: raw tracepoint, Linux 4.17+. Arguments read with BPF_CORE_READ.
     case rawTracepoint(category: String, name: String)
     /// `SEC("tracepoint/CATEGORY/NAME")`: classic tracepoint with its format struct; needs tracefs.
     case tracepoint(category: String, name: String)
-    /// `SEC("kprobe/FUNCTION")`: needs CONFIG_KPROBES.
+    /// `SEC("kprobe/FUNCTION")`: needs CONFIG_KPROBES and a function that was not inlined.
     case kprobe(function: String)
-    /// `SEC("fentry/FUNCTION")`: needs BPF trampolines (and may still be refused at load).
+    /// `SEC("kretprobe/FUNCTION")`: as kprobe, at the function's return.
+    case kretprobe(function: String)
+    /// `SEC("fentry/FUNCTION")`: needs BPF trampolines; some kernels list the function and still refuse.
     case fentry(function: String)
+    /// `SEC("fexit/FUNCTION")`: as fentry, at the function's return, with its arguments and return value.
+    case fexit(function: String)
+    /// `SEC("iter/TARGET")`: a BPF iterator (task_file, bpf_sk_storage_map, tcp…), Linux 5.8+.
+    case iterator(target: String)
 
     public var description: String {
         switch self {
@@ -19,24 +25,10 @@ public enum Hook: Sendable, Equatable, CustomStringConvertible {
              let .tracepoint(category, name):
             "tracepoint \(category):\(name)"
         case let .kprobe(function): "kprobe \(function)"
+        case let .kretprobe(function): "kretprobe \(function)"
         case let .fentry(function): "fentry \(function)"
-        }
-    }
-
-    /// Whether this kernel has the attach point. For fentry this is a necessary condition only:
-    /// a kernel may list the function and still refuse the program at load.
-    public func exists(in btf: borrowing KernelBTF) -> Bool {
-        switch self {
-        case let .btfTracepoint(_, name):
-            btf.hasTypedef("btf_trace_\(name)")
-        case let .rawTracepoint(category, name):
-            btf.hasTypedef("btf_trace_\(name)") || Tracefs.hasEvent(category: category, name: name)
-        case let .tracepoint(category, name):
-            Tracefs.hasEvent(category: category, name: name)
-        case .kprobe:
-            access("/sys/bus/event_source/devices/kprobe", F_OK) == 0
-        case let .fentry(function):
-            btf.hasFunction(function)
+        case let .fexit(function): "fexit \(function)"
+        case let .iterator(target): "iterator \(target)"
         }
     }
 }

@@ -31,6 +31,36 @@ public struct KernelBTF: ~Copyable {
         cbpfkit_btf_has_function(handle, name)
     }
 
+    /// Whether the kernel has a struct, union, enum or typedef of this name.
+    public func hasType(_ name: String) -> Bool {
+        cbpfkit_btf_has_type(handle, name)
+    }
+
+    /// Whether struct (or union) `type` has a member `member`, anonymous members' members included.
+    public func hasMember(_ member: String, in type: String) -> Bool {
+        cbpfkit_btf_has_member(handle, type, member)
+    }
+
+    /// The BTF id of kernel function `name` (what fentry/fexit programs attach by), or nil.
+    public func functionID(_ name: String) -> Int32? {
+        let id = cbpfkit_btf_function_id(handle, name)
+        return id < 0 ? nil : id
+    }
+
+    /// The argument types of tracepoint `name` as C ("struct sk_buff *", "enum skb_drop_reason"),
+    /// without the context pointer every tracepoint passes first; nil when the kernel has no
+    /// BTF-typed tracepoint of this name. Arguments are added at the end as kernels grow (kfree_skb
+    /// gained `reason` in 5.17 and `rx_sk` in 6.13), so the count tells what a kernel passes.
+    public func tracepointArguments(_ name: String) -> [String]? {
+        let count = cbpfkit_btf_tracepoint_param_count(handle, name)
+        guard count >= 0 else { return nil }
+        return (0..<UInt32(count)).map { index in
+            var buffer = [CChar](repeating: 0, count: 256)
+            _ = cbpfkit_btf_tracepoint_param_type(handle, name, index, &buffer, buffer.count)
+            return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+    }
+
     /// The enumerators of `enum name`, in declaration order; empty when the kernel has no such enum.
     public func enumerators(of name: String) -> [(name: String, value: Int64)] {
         var result: [(name: String, value: Int64)] = []

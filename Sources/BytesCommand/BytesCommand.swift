@@ -83,12 +83,13 @@ public struct BytesCommand: Subcommand {
         let loop = try EventLoop()
         try Privilege.require()
 
-        let kernel = try KernelBTF()
         let spec = try EmbeddedObject.open("bytes")
-        try spec.chooseProgram([("bytes_send", .btfTracepoint(category: "sock", name: "sock_send_length"))],
-                               kernel: kernel)
-        try spec.chooseProgram([("bytes_recv", .btfTracepoint(category: "sock", name: "sock_recv_length"))],
-                               kernel: kernel)
+        do {
+            let probe = try KernelProbe()
+            for group in BytesProgram.groups {
+                try context.choose(group, in: spec, probe: probe)
+            }
+        }
         try spec.setConstant("bytes_config", to: config)
         var object = try spec.load()
         try object.attachAll()

@@ -82,7 +82,7 @@ public struct ConnCommand: Subcommand {
     public func run(_ context: RunContext) throws {
         let loop = try EventLoop()
         try Privilege.require()
-        var object = try ConnProgram.load(filter: filter, diagnostics: context.diagnostics)
+        var object = try ConnProgram.load(filter: filter, context: context)
         try object.attachAll()
 
         let format = ConnFormat(family: filter.family)

@@ -4,38 +4,45 @@ import NetmonCLI
 
 /// Opens BPFPrograms/conn.bpf.c with the programs this kernel and these filters need.
 enum ConnProgram {
-    /// Every program of conn.bpf.c; load enables those the filters and the kernel call for.
-    static let programNames = ["conn_state", "conn_accept4_exit_tp", "conn_accept_exit_tp", "conn_sys_exit_btf"]
+    static let connect = VariantGroup("conn.connect", job: "see connect() calls reach ESTABLISHED", variants: [
+        ProgramVariant("tp_btf", programs: ["conn_state"],
+                       requires: [KernelRequirement(.hook(.btfTracepoint(category: "sock", name: "inet_sock_set_state")),
+                                                    "BTF-typed tracepoint sock:inet_sock_set_state (Linux 5.5+)")]),
+    ])
 
-    static func load(filter: ConnFilter, diagnostics: Diagnostics) throws -> BPFObject {
-        let kernel = try KernelBTF()
+    // accept: the per-syscall tracepoints cost nothing on other syscalls but need tracefs;
+    // raw_syscalls:sys_exit needs only BTF, and runs on every system call.
+    static let accept = VariantGroup("conn.accept", job: "see accept() return connections", variants: [
+        ProgramVariant("syscalls", programs: ["conn_accept4_exit_tp", "conn_accept_exit_tp"],
+                       requires: [KernelRequirement(.hook(.tracepoint(category: "syscalls", name: "sys_exit_accept4")),
+                                                    "tracepoint syscalls:sys_exit_accept4 (tracefs)"),
+                                  KernelRequirement(.hook(.tracepoint(category: "syscalls", name: "sys_exit_accept")),
+                                                    "tracepoint syscalls:sys_exit_accept (tracefs)")]),
+        ProgramVariant("sys_exit", programs: ["conn_sys_exit_btf"],
+                       requires: [KernelRequirement(.hook(.btfTracepoint(category: "raw_syscalls", name: "sys_exit")),
+                                                    "BTF-typed tracepoint raw_syscalls:sys_exit (Linux 5.5+)")]),
+    ])
+
+    static var groups: [VariantGroup] { [connect, accept] }
+
+    /// Every program of conn.bpf.c.
+    static var programNames: [String] { groups.flatMap(\.programs) }
+
+    static func load(filter: ConnFilter, context: RunContext) throws -> BPFObject {
         let spec = try EmbeddedObject.open("conn")
-
-        // connect: the typed tracepoint (its socket argument is read with plain loads).
-        if filter.tracesConnects {
-            try spec.chooseProgram([("conn_state", .btfTracepoint(category: "sock", name: "inet_sock_set_state"))],
-                                   kernel: kernel)
-        } else {
-            try spec.setAutoload(false, program: "conn_state")
-        }
-
-        // accept: the per-syscall tracepoints cost nothing on other syscalls but need tracefs;
-        // raw_syscalls:sys_exit needs only BTF.
         if filter.tracesAccepts && PrivateTracefs.mountIfMissing() == .mountedPrivately {
-            diagnostics.line("netmon: tracefs was not mounted; netmon mounted it in a mount namespace of its own (the host's mounts are unchanged)")
+            context.diagnostics.line("netmon: tracefs was not mounted; netmon mounted it in a mount namespace of its own (the host's mounts are unchanged)")
         }
-        let perSyscall = Hook.tracepoint(category: "syscalls", name: "sys_exit_accept4").exists(in: kernel)
-            && Hook.tracepoint(category: "syscalls", name: "sys_exit_accept").exists(in: kernel)
-        let useSyscallTracepoints = filter.tracesAccepts && perSyscall
-        try spec.setAutoload(useSyscallTracepoints, program: "conn_accept4_exit_tp")
-        try spec.setAutoload(useSyscallTracepoints, program: "conn_accept_exit_tp")
-        if filter.tracesAccepts && !perSyscall {
-            try spec.chooseProgram([("conn_sys_exit_btf", .btfTracepoint(category: "raw_syscalls", name: "sys_exit"))],
-                                   kernel: kernel)
-        } else {
-            try spec.setAutoload(false, program: "conn_sys_exit_btf")
+        do {
+            let probe = try KernelProbe()
+            for (group, wanted) in [(connect, filter.tracesConnects), (accept, filter.tracesAccepts)] {
+                if wanted {
+                    try context.choose(group, in: spec, probe: probe)
+                } else {
+                    for program in group.programs { try spec.setAutoload(false, program: program) }
+                }
+            }
         }
-
         try spec.setConstant("conn_config", to: filter.config)
         return try spec.load()
     }

@@ -81,16 +81,16 @@ public struct InerrsCommand: Subcommand {
     public func run(_ context: RunContext) throws {
         let loop = try EventLoop()
         try Privilege.require()
-        let kernel = try KernelBTF()
-        let reasons = DropReasons(enumerators: kernel.enumerators(of: "skb_drop_reason"))
-        guard !reasons.names.isEmpty, Hook.btfTracepoint(category: "skb", name: "kfree_skb").exists(in: kernel) else {
-            throw RuntimeFailure("inerrs needs the kernel's packet drop reasons (enum skb_drop_reason, Linux 5.17 or later), and this kernel has none")
-        }
-
         let spec = try EmbeddedObject.open("inerrs")
-        let withSocket = KernelVersion.current >= KernelVersion(6, 13)
-        try spec.setAutoload(withSocket, program: "inerrs_drop")
-        try spec.setAutoload(!withSocket, program: "inerrs_drop_without_rx_sk")
+        let reasons: DropReasons
+        do {
+            let probe = try KernelProbe()
+            reasons = DropReasons(enumerators: probe.btf.enumerators(of: "skb_drop_reason"))
+            guard !reasons.names.isEmpty else {
+                throw RuntimeFailure("inerrs needs the kernel's packet drop reasons (enum skb_drop_reason, Linux 5.17 or later), and this kernel has none")
+            }
+            try context.choose(InerrsProgram.drop, in: spec, probe: probe)
+        }
         try spec.setConstant("inerrs_config", to: InerrsConfig.make(reasons: reasons.selected(all: all),
                                                                     ownerPID: ownerPID, family: family))
         var object = try spec.load()

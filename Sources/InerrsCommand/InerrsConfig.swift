@@ -21,29 +21,3 @@ enum InerrsConfig {
         return config
     }
 }
-
-/// The running kernel's version, from uname (for what a tracepoint's arguments are).
-struct KernelVersion: Comparable {
-    let major: Int
-    let minor: Int
-
-    init(_ major: Int, _ minor: Int) {
-        self.major = major
-        self.minor = minor
-    }
-
-    /// From a release string such as "6.18.44-fc-v657".
-    init(release: String) {
-        let numbers = release.split(whereSeparator: { !$0.isNumber }).prefix(2).map { Int($0) ?? 0 }
-        self.init(numbers.first ?? 0, numbers.count > 1 ? numbers[1] : 0)
-    }
-
-    static var current: KernelVersion {
-        let release = KernelFile.value("/proc/sys/kernel/osrelease") ?? ""
-        return KernelVersion(release: release)
-    }
-
-    static func < (lhs: KernelVersion, rhs: KernelVersion) -> Bool {
-        (lhs.major, lhs.minor) < (rhs.major, rhs.minor)
-    }
-}

@@ -77,7 +77,9 @@ public struct Router {
         LibbpfMessages.capture(echo: command.common.verbose)
         let output = OutputWriter()
         do {
-            try command.run(RunContext(output: output, diagnostics: diagnostics))
+            let overrides = try VariantOverrides.fromEnvironment()
+            try command.run(RunContext(output: output, diagnostics: diagnostics, verbose: command.common.verbose,
+                                       variantOverrides: overrides))
             try output.flush()
             return .success
         } catch is NormalEnd {

@@ -1,4 +1,5 @@
 import BPFKit
+import CNetmonBPF
 
 /// The two shapes of a netmon run: a report every interval, or events as they come.
 public enum Runner {
@@ -27,14 +28,19 @@ public enum Runner {
         }
     }
 
-    /// After a burst, how long records may gather before the next read.
+    /// While reading, how long records may gather before the next read.
     ///
-    /// The kernel wakes the reader for a record only when the reader had caught up, and that wakeup
-    /// (an irq_work self-IPI) costs about 1 µs per record on a virtual machine, several times the BPF
-    /// program itself. A reader fast enough to catch up after every record pays it on every event;
-    /// one that pauses after a burst has not caught up, so the rest of the burst costs no wakeup.
-    /// A lone event is still printed at once; a burst's lines are late by at most the pause.
-    static let pauseAfterBurst: UInt64 = 1_000_000  // ns
+    /// The BPF programs wake the reader at most once per NETMON_WAKEUP_WINDOW_NS
+    /// (netmon/ringbuf.h): a wakeup (an irq_work self-IPI) costs about 1 µs per record on a virtual
+    /// machine, several times a program's own cost. Records in between come without a wakeup, so
+    /// after any activity the reader keeps reading, pausing this long between reads, until it has
+    /// seen nothing for longer than the window; only then does it sleep until woken. A lone event
+    /// is printed at once; a burst's lines are late by at most the pause.
+    static let pauseBetweenReads: UInt64 = 1_000_000  // ns
+
+    /// How long after the last record or wakeup the reader keeps reading before it sleeps: more
+    /// than the programs' window, so that a record submitted without a wakeup is always read.
+    static let keepReadingFor: UInt64 = UInt64(NETMON_WAKEUP_WINDOW_NS) + 2 * pauseBetweenReads
 
     /// Hands ring-buffer records to their handlers as they arrive, flushing the output after each
     /// burst and reporting lost events. A handler ends the run normally by throwing `NormalEnd`
@@ -43,14 +49,16 @@ public enum Runner {
                                     lost: LostEvents?) throws {
         guard let fd = object.ringBufferFD else { return }
         defer { lost?.report() }
-        var inBurst = false
+        var lastActivity: UInt64?
         while true {
-            let wake = inBurst ? loop.wait(until: MonotonicClock.now + pauseAfterBurst)
-                               : loop.wait(until: nil, readable: fd)
+            let now = MonotonicClock.now
+            let reading = lastActivity.map { now &- $0 < keepReadingFor } ?? false
+            let wake = reading ? loop.wait(until: now + pauseBetweenReads) : loop.wait(until: nil, readable: fd)
             if wake == .stop || wake == .outputClosed {
                 try output.flush()
                 return
             }
+            if wake == .readable { lastActivity = MonotonicClock.now }
             let records: Int
             do {
                 records = try object.consumeRingBuffers()
@@ -58,9 +66,11 @@ public enum Runner {
                 try output.flush()
                 return
             }
-            try output.flush()
-            lost?.report()
-            inBurst = records > 0
+            if records > 0 {
+                lastActivity = MonotonicClock.now
+                try output.flush()
+                lost?.report()
+            }
         }
     }
 }

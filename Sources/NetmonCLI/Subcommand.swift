@@ -1,3 +1,5 @@
+import BPFKit
+
 /// One netmon subcommand: its help, its parsed options, and its run.
 public protocol Subcommand {
     /// The word after `netmon` that selects it ("nic").
@@ -17,16 +19,36 @@ public protocol Subcommand {
     func run(_ context: RunContext) throws
 }
 
-/// What a running command writes to.
+/// What a running command writes to, and how it picks its programs.
 public struct RunContext {
     /// Buffered standard output; flush at the end of each interval or burst of events.
     public let output: OutputWriter
     /// Standard error, for diagnostics and the start-up line; never buffered.
     public let diagnostics: Diagnostics
+    /// --verbose: say which variant each job uses.
+    public let verbose: Bool
+    /// Variants forced through NETMON_FORCE_VARIANT (tests of older kernels' paths).
+    public let variantOverrides: VariantOverrides
 
-    public init(output: OutputWriter, diagnostics: Diagnostics) {
+    public init(output: OutputWriter, diagnostics: Diagnostics, verbose: Bool = false,
+                variantOverrides: VariantOverrides = VariantOverrides()) {
         self.output = output
         self.diagnostics = diagnostics
+        self.verbose = verbose
+        self.variantOverrides = variantOverrides
+    }
+
+    /// Enables the variant of `group` this kernel supports (or the forced one) and, with --verbose,
+    /// says which: `netmon: bytes.send: tp_btf (tracepoint sock:sock_send_length (Linux 6.0+))`.
+    @discardableResult
+    public func choose(_ group: VariantGroup, in spec: borrowing BPFObjectSpec,
+                       probe: KernelProbe) throws(BPFError) -> ProgramVariant {
+        let variant = try spec.choose(group, probe: probe, overrides: variantOverrides)
+        if verbose {
+            let needs = variant.requirements.map(\.description).joined(separator: ", ")
+            diagnostics.line("netmon: \(group.name): \(variant.name)\(needs.isEmpty ? "" : " (\(needs))")")
+        }
+        return variant
     }
 
     /// The line tests and benchmarks wait for: every program is attached and tracing has begun.

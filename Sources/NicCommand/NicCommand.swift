@@ -73,13 +73,10 @@ public struct NicCommand: Subcommand {
         let spec = try EmbeddedObject.open("nic")
         do {
             // Probing needs the kernel's BTF only until load (which reads its own copy): free it first.
-            let kernel = try KernelBTF()
-            try spec.chooseProgram([("nic_tx_btf", .btfTracepoint(category: "net", name: "net_dev_start_xmit")),
-                                    ("nic_tx_raw", .rawTracepoint(category: "net", name: "net_dev_start_xmit"))],
-                                   kernel: kernel)
-            try spec.chooseProgram([("nic_rx_btf", .btfTracepoint(category: "net", name: "netif_receive_skb")),
-                                    ("nic_rx_raw", .rawTracepoint(category: "net", name: "netif_receive_skb"))],
-                                   kernel: kernel)
+            let probe = try KernelProbe()
+            for group in NicProgram.groups {
+                try context.choose(group, in: spec, probe: probe)
+            }
         }
         try spec.setConstant("nic_config", to: nic_config(ifindex: interface.index,
                                                           netns_inum: interface.namespaceInode,

@@ -11,29 +11,73 @@ struct BPFKitErrorTests {
         return try BPFObjectSpec(name: "nic", elf: UnsafeRawBufferPointer(start: object.pointee.bytes, count: object.pointee.size))
     }
 
-    @Test("a hook this kernel lacks is named", .enabled(if: access(KernelBTF.path, R_OK) == 0, "requires kernel BTF"))
+    static func group(_ first: Hook, _ second: Hook) -> VariantGroup {
+        VariantGroup("nic.tx", job: "count transmitted packets", variants: [
+            ProgramVariant("tp_btf", programs: ["nic_tx_btf"], requires: [KernelRequirement(.hook(first), "\(first) (Linux 5.5+)")]),
+            ProgramVariant("raw_tp", programs: ["nic_tx_raw"], requires: [KernelRequirement(.hook(second))]),
+        ])
+    }
+
+    @Test("a hook this kernel lacks is named, for every variant tried", .enabled(if: access(KernelBTF.path, R_OK) == 0, "requires kernel BTF"))
     func missingHook() throws {
         let spec = try nicSpec()
-        let kernel = try KernelBTF()
-        let present = Hook.btfTracepoint(category: "net", name: "net_dev_start_xmit").exists(in: kernel)
-        #expect(present)
+        let probe = try KernelProbe()
+        #expect(probe.has(.hook(.btfTracepoint(category: "net", name: "net_dev_start_xmit"))))
         let error = try #require(throws: BPFError.self) {
-            try spec.chooseProgram([("nic_tx_btf", .btfTracepoint(category: "net", name: "no_such_tracepoint")),
-                                    ("nic_tx_raw", .rawTracepoint(category: "net", name: "no_such_tracepoint"))],
-                                   kernel: kernel)
+            try spec.choose(Self.group(.btfTracepoint(category: "net", name: "no_such_tracepoint"),
+                                       .rawTracepoint(category: "net", name: "no_such_tracepoint")), probe: probe)
         }
-        #expect(error.code == .hookMissing)
-        #expect(error.description == "tracepoint net:no_such_tracepoint does not exist on this kernel")
+        #expect(error.code == .unsupportedKernel)
+        #expect(error.description == "nic.tx: cannot count transmitted packets on this kernel: it lacks tracepoint net:no_such_tracepoint (Linux 5.5+) for 'tp_btf'; tracepoint net:no_such_tracepoint for 'raw_tp'")
     }
 
     @Test("the fallback is chosen when the preferred hook is missing", .enabled(if: access(KernelBTF.path, R_OK) == 0, "requires kernel BTF"))
     func fallback() throws {
         let spec = try nicSpec()
-        let kernel = try KernelBTF()
-        let chosen = try spec.chooseProgram([("nic_tx_btf", .btfTracepoint(category: "net", name: "no_such_tracepoint")),
-                                             ("nic_tx_raw", .rawTracepoint(category: "net", name: "net_dev_start_xmit"))],
-                                            kernel: kernel)
-        #expect(chosen == "nic_tx_raw")
+        let chosen = try spec.choose(Self.group(.btfTracepoint(category: "net", name: "no_such_tracepoint"),
+                                                .rawTracepoint(category: "net", name: "net_dev_start_xmit")),
+                                     probe: try KernelProbe())
+        #expect(chosen.name == "raw_tp")
+    }
+
+    @Test("a forced variant is used even when a better one exists; an unknown one is an error",
+          .enabled(if: access(KernelBTF.path, R_OK) == 0, "requires kernel BTF"))
+    func forced() throws {
+        let spec = try nicSpec()
+        let probe = try KernelProbe()
+        let group = Self.group(.btfTracepoint(category: "net", name: "net_dev_start_xmit"),
+                               .rawTracepoint(category: "net", name: "net_dev_start_xmit"))
+        #expect(try spec.choose(group, probe: probe).name == "tp_btf")
+        let overrides = try VariantOverrides(parsing: "nic=raw_tp", source: "test")
+        #expect(try spec.choose(group, probe: probe, overrides: overrides).name == "raw_tp")
+        let unknown = try VariantOverrides(parsing: "nic.tx=kprobe", source: "test")
+        let error = try #require(throws: BPFError.self) { try spec.choose(group, probe: probe, overrides: unknown) }
+        #expect(error.description == "nic.tx has no variant 'kprobe' (it has: tp_btf, raw_tp)")
+    }
+
+    @Test("overrides: the most specific group wins; malformed text is refused")
+    func overrides() throws {
+        let overrides = try VariantOverrides(parsing: "bytes=kprobe, bytes.recv=fexit", source: "NETMON_FORCE_VARIANT")
+        #expect(overrides.forced(for: "bytes.send") == "kprobe")
+        #expect(overrides.forced(for: "bytes.recv") == "fexit")
+        #expect(overrides.forced(for: "bytesx") == nil)
+        #expect(overrides.forced(for: "conn.accept") == nil)
+        let error = try #require(throws: BPFError.self) { try VariantOverrides(parsing: "bytes", source: "NETMON_FORCE_VARIANT") }
+        #expect(error.description == "NETMON_FORCE_VARIANT: 'bytes' is not GROUP=VARIANT (e.g. bytes=kprobe)")
+    }
+
+    @Test("probes read tracepoint arguments, members and kfuncs from BTF", .enabled(if: access(KernelBTF.path, R_OK) == 0, "requires kernel BTF"))
+    func probes() throws {
+        let probe = try KernelProbe()
+        let setState = probe.btf.tracepointArguments("inet_sock_set_state")
+        let missing = probe.btf.tracepointArguments("no_such_tracepoint")
+        #expect(setState == ["struct sock *", "int", "int"])
+        #expect(missing == nil)
+        #expect(probe.has(.member("skc_family", of: "sock_common")))
+        #expect(probe.has(.member("dev", of: "sk_buff")))  // inside anonymous unions and structs
+        #expect(!probe.has(.member("no_such_member", of: "sock")))
+        #expect(probe.has(.type("sk_buff")) && !probe.has(.type("no_such_type_anywhere")))
+        #expect(probe.has(.hook(.iterator(target: "task_file"))))
     }
 
     @Test("kernel enums are read from BTF", .enabled(if: access(KernelBTF.path, R_OK) == 0, "requires kernel BTF"))

@@ -1,3 +1,4 @@
+import BPFKit
 import Foundation
 import Testing
 @testable import InerrsCommand
@@ -113,11 +114,17 @@ struct InerrsOptionsTests {
         #expect(config.owner_pid == 7 && config.ip_version == 6)
     }
 
-    @Test("kernel versions compare by major and minor")
-    func kernelVersion() {
-        #expect(KernelVersion(release: "6.18.44-fc-v657") >= KernelVersion(6, 13))
-        #expect(KernelVersion(release: "6.12.9") < KernelVersion(6, 13))
-        #expect(KernelVersion(release: "5.17.0-rc1") < KernelVersion(6, 13))
+    @Test("the kfree_skb variant follows the tracepoint's arguments in the kernel's BTF",
+          .enabled(if: access(KernelBTF.path, R_OK) == 0, "requires kernel BTF"))
+    func dropVariantByArguments() throws {
+        let probe = try KernelProbe()
+        let found = probe.btf.tracepointArguments("kfree_skb")
+        let arguments = try #require(found)
+        #expect(arguments.first == "struct sk_buff *")
+        let rxSocket = arguments.count >= 4 && arguments[3] == "struct sock *"
+        let spec = try EmbeddedObject.open("inerrs")
+        let chosen = try spec.choose(InerrsProgram.drop, probe: probe)
+        #expect(chosen.name == (rxSocket ? "rx_sk" : "reason"))
     }
 }
 

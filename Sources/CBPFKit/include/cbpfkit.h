@@ -29,6 +29,35 @@ int cbpfkit_datasec_variable(const struct btf *btf, const char *section, const c
 bool cbpfkit_btf_has_typedef(const struct btf *btf, const char *name);
 bool cbpfkit_btf_has_function(const struct btf *btf, const char *name);
 
+/* Whether the BTF has a struct or union called `name` with a member called `member` (at any depth of
+ * anonymous members). */
+bool cbpfkit_btf_has_member(const struct btf *btf, const char *name, const char *member);
+
+/* Whether the BTF has a struct, union, enum or typedef called `name`. */
+bool cbpfkit_btf_has_type(const struct btf *btf, const char *name);
+
+/* The parameters of tracepoint `name` (its `btf_trace_<name>` typedef), without the leading context
+ * pointer: how many there are (or -ENOENT), and the index-th one's type written as C ("struct sock *",
+ * "int", "enum skb_drop_reason") into `buffer`. */
+int cbpfkit_btf_tracepoint_param_count(const struct btf *btf, const char *name);
+int cbpfkit_btf_tracepoint_param_type(const struct btf *btf, const char *name, unsigned int index,
+                                      char *buffer, size_t size);
+
+/* Whether the kernel accepts a BPF_PROG_TYPE_TRACING program of `attach_type` (BPF_TRACE_FENTRY or
+ * BPF_TRACE_FEXIT) on the kernel function with BTF id `btf_id`: loads a two-instruction program and
+ * closes it. 0, or -errno (kernels can list a function and still refuse trampolines, e.g. EPERM). */
+int cbpfkit_probe_tracing_program(int attach_type, int btf_id);
+
+/* The BTF id of the kernel function `name`, or -ENOENT. */
+int cbpfkit_btf_function_id(const struct btf *btf, const char *name);
+
+/* Runs an iterator link once: creates the iterator and reads everything it writes into a malloc'd
+ * buffer (*data, *size; caller frees). 0, or -errno. */
+int cbpfkit_read_iterator(int link_fd, unsigned char **data, size_t *size);
+
+/* Attaches an iterator program; for map iterators `map_fd` is the map (-1 for none). NULL with errno. */
+struct bpf_link *cbpfkit_attach_iterator(struct bpf_program *program, int map_fd);
+
 /* The index-th enumerator of `enum enum_name` (ENUM or ENUM64): 0, or -ENOENT past the end or
  * when there is no such enum. */
 int cbpfkit_btf_enumerator(const struct btf *btf, const char *enum_name, unsigned int index,

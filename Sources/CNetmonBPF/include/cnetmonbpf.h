@@ -9,6 +9,7 @@
 #include "netmon/conn.h"
 #include "netmon/inerrs.h"
 #include "netmon/nic.h"
+#include "netmon/ringbuf.h"
 
 /* One compiled, DWARF-stripped BPF object, embedded by Scripts/embed-bpf. */
 struct netmon_bpf_object {

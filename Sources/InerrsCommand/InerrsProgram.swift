@@ -1,0 +1,15 @@
+import BPFKit
+
+/// The jobs of BPFPrograms/inerrs.bpf.c and the programs that do each, best first.
+enum InerrsProgram {
+    /// skb:kfree_skb gained the drop reason in 5.17 and the socket the segment was delivered to
+    /// (rx_sk) in 6.13; distributions backport, so the arguments are read from the kernel's BTF.
+    static let drop = VariantGroup("inerrs.drop", job: "see TCP segments the kernel drops, with its reason", variants: [
+        ProgramVariant("rx_sk", programs: ["inerrs_drop"],
+                       requires: [KernelRequirement(.tracepointArguments("kfree_skb", atLeast: 4),
+                                                    "tracepoint skb:kfree_skb with its rx_sk argument (Linux 6.13+)")]),
+        ProgramVariant("reason", programs: ["inerrs_drop_without_rx_sk"],
+                       requires: [KernelRequirement(.tracepointArguments("kfree_skb", atLeast: 3),
+                                                    "tracepoint skb:kfree_skb with its reason argument (Linux 5.17+)")]),
+    ])
+}

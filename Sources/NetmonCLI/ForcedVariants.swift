@@ -1,0 +1,21 @@
+import BPFKit
+import Glibc
+
+extension VariantOverrides {
+    /// The environment variable that forces program variants, so that tests can run older kernels'
+    /// paths on a newer kernel: `NETMON_FORCE_VARIANT=bytes=kprobe,conn.accept=sys_exit`.
+    /// Deliberately not a command-line option: it is for tests, and a forced variant the kernel
+    /// cannot run fails with the reason.
+    public static let environmentVariable = "NETMON_FORCE_VARIANT"
+
+    public static func fromEnvironment() throws -> VariantOverrides {
+        guard let value = getenv(environmentVariable).map({ String(cString: $0) }), !value.isEmpty else {
+            return VariantOverrides()
+        }
+        do {
+            return try VariantOverrides(parsing: value, source: environmentVariable)
+        } catch {
+            throw RuntimeFailure(error.message, status: .usage)
+        }
+    }
+}
