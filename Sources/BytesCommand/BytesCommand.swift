@@ -51,6 +51,8 @@ public struct BytesCommand: Subcommand {
             """
     )
 
+    public static var variantGroups: [VariantGroup] { BytesProgram.groups }
+
     public let common: CommonOptions
     let pid: UInt32?
     let interval: Double

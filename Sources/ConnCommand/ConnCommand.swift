@@ -59,6 +59,8 @@ public struct ConnCommand: Subcommand {
             """
     )
 
+    public static var variantGroups: [VariantGroup] { ConnProgram.groups }
+
     public let common: CommonOptions
     let filter: ConnFilter
 

@@ -30,9 +30,7 @@ enum ConnProgram {
 
     static func load(filter: ConnFilter, context: RunContext) throws -> BPFObject {
         let spec = try EmbeddedObject.open("conn")
-        if filter.tracesAccepts && PrivateTracefs.mountIfMissing() == .mountedPrivately {
-            context.diagnostics.line("netmon: tracefs was not mounted; netmon mounted it in a mount namespace of its own (the host's mounts are unchanged)")
-        }
+        if filter.tracesAccepts { PrivateTracefs.mountIfNeeded(context) }
         do {
             let probe = try KernelProbe()
             for (group, wanted) in [(connect, filter.tracesConnects), (accept, filter.tracesAccepts)] {

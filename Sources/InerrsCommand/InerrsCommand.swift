@@ -63,6 +63,8 @@ public struct InerrsCommand: Subcommand {
             """
     )
 
+    public static var variantGroups: [VariantGroup] { [InerrsProgram.drop] }
+
     public let common: CommonOptions
     let ownerPID: UInt32?
     let family: AddressFamilyFilter

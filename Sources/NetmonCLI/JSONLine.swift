@@ -18,6 +18,18 @@ public struct JSONLine: Sendable {
         members.append("\(Self.quote(key)):\(Self.number(value))")
     }
 
+    public mutating func add(_ key: String, _ value: Bool) {
+        members.append("\(Self.quote(key)):\(value)")
+    }
+
+    public mutating func add(_ key: String, _ values: [String]) {
+        members.append("\(Self.quote(key)):[\(values.map(Self.quote).joined(separator: ","))]")
+    }
+
+    public mutating func addNull(_ key: String) {
+        members.append("\(Self.quote(key)):null")
+    }
+
     public mutating func add(_ key: String, _ value: JSONLine) {
         members.append("\(Self.quote(key)):\(value.text)")
     }

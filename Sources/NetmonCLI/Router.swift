@@ -8,8 +8,9 @@ public struct Router {
     private let commands: [any Subcommand.Type]
     private let diagnostics = Diagnostics()
 
+    /// `commands` in the order `netmon --help` lists them; `netmon kernel` is added after them.
     public init(commands: [any Subcommand.Type]) {
-        self.commands = commands
+        self.commands = commands + [KernelCommand.self]
     }
 
     public var help: String {
@@ -79,7 +80,7 @@ public struct Router {
         do {
             let overrides = try VariantOverrides.fromEnvironment()
             try command.run(RunContext(output: output, diagnostics: diagnostics, verbose: command.common.verbose,
-                                       variantOverrides: overrides))
+                                       variantOverrides: overrides, commands: commands))
             try output.flush()
             return .success
         } catch is NormalEnd {

@@ -17,6 +17,13 @@ public protocol Subcommand {
 
     /// Runs until the user stops it, the count is reached, or something fails.
     func run(_ context: RunContext) throws
+
+    /// The jobs its BPF programs do and their variants, best first (`netmon kernel` reports them).
+    static var variantGroups: [VariantGroup] { get }
+}
+
+extension Subcommand {
+    public static var variantGroups: [VariantGroup] { [] }
 }
 
 /// What a running command writes to, and how it picks its programs.
@@ -29,13 +36,16 @@ public struct RunContext {
     public let verbose: Bool
     /// Variants forced through NETMON_FORCE_VARIANT (tests of older kernels' paths).
     public let variantOverrides: VariantOverrides
+    /// Every command of this netmon (for commands about the others: `netmon kernel`).
+    public let commands: [any Subcommand.Type]
 
     public init(output: OutputWriter, diagnostics: Diagnostics, verbose: Bool = false,
-                variantOverrides: VariantOverrides = VariantOverrides()) {
+                variantOverrides: VariantOverrides = VariantOverrides(), commands: [any Subcommand.Type] = []) {
         self.output = output
         self.diagnostics = diagnostics
         self.verbose = verbose
         self.variantOverrides = variantOverrides
+        self.commands = commands
     }
 
     /// Enables the variant of `group` this kernel supports (or the forced one) and, with --verbose,

@@ -45,6 +45,8 @@ public struct NicCommand: Subcommand {
             """
     )
 
+    public static var variantGroups: [VariantGroup] { NicProgram.groups }
+
     public let common: CommonOptions
     let interfaceName: String
     let interval: Double

@@ -48,12 +48,12 @@ enum NicFormat {
         line.add("time", time.rfc3339)
         line.add("interface", report.interface)
         line.add("interval", (report.seconds * 1e6).rounded() / 1e6)
-        line.add("tx", direction(report.tx))
-        line.add("rx", direction(report.rx))
+        line.add("tx", directionObject(report.tx))
+        line.add("rx", directionObject(report.rx))
         return line.text + "\n"
     }
 
-    private static func direction(_ report: DirectionReport) -> JSONLine {
+    private static func directionObject(_ report: DirectionReport) -> JSONLine {
         var line = JSONLine()
         line.add("queues", report.queues.enumerated().map { queue, rate in rateObject(rate, queue: queue) })
         line.add("total", rateObject(report.total, queue: nil))

@@ -39,4 +39,30 @@ struct RouterIntegrationTests {
             """)
         #expect(output == "netmon: needs root, or the capabilities CAP_BPF and CAP_PERFMON (try running it with sudo)\nstatus=1\n")
     }
+
+    @Test("netmon kernel: every job of every command has a variant on this kernel, and --json says the same",
+          .enabled(if: BPFTestGate.shouldRun, "requires root and kernel BTF"))
+    func kernelReport() throws {
+        let json = try runNetmon(["kernel", "--json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let jobs = json.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let groups = jobs.compactMap { $0["group"] as? String }
+        for command in ["nic", "conn", "bytes", "inerrs"] {
+            #expect(groups.contains { $0.hasPrefix(command + ".") }, "no job of \(command): \(groups)")
+        }
+        for job in jobs {
+            // This kernel (the CI's) runs every command: each job has a usable variant.
+            #expect(job["chosen"] is String, "\(job)")
+        }
+        let table = try runNetmon(["kernel"])
+        #expect(table.status == 0)
+        #expect(table.stdout.split(separator: "\n").first?.hasPrefix("JOB") == true)
+        for job in jobs {
+            let line = table.stdout.split(separator: "\n").first { $0.hasPrefix("\(job["group"]!) ") }
+            #expect(line?.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.map(String.init)
+                    == job["chosen"] as? String)
+        }
+    }
 }

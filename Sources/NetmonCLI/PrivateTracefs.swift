@@ -8,13 +8,13 @@ import Glibc
 /// host) and mounts tracefs there; libbpf reads the tracepoint ids from it. The attached
 /// tracepoints do not depend on the mount, and netmon opens nothing else by path that a private
 /// mount namespace would change. Needs CAP_SYS_ADMIN; without it nothing happens.
-enum PrivateTracefs {
-    static let mountPoint = "/sys/kernel/tracing"
+public enum PrivateTracefs {
+    public static let mountPoint = "/sys/kernel/tracing"
 
-    enum Outcome { case alreadyMounted, mountedPrivately, unavailable }
+    public enum Outcome { case alreadyMounted, mountedPrivately, unavailable }
 
     /// Whether tracefs was there, is now mounted for this process alone, or cannot be had.
-    static func mountIfMissing() -> Outcome {
+    public static func mountIfMissing() -> Outcome {
         if access(mountPoint + "/events", F_OK) == 0 { return .alreadyMounted }
         guard access(mountPoint, F_OK) == 0,
               unshareMountNamespace()
@@ -23,6 +23,13 @@ enum PrivateTracefs {
               mount("nodev", mountPoint, "tracefs", 0, nil) == 0
         else { return .unavailable }
         return access(mountPoint + "/events", F_OK) == 0 ? .mountedPrivately : .unavailable
+    }
+
+    /// Mounts tracefs privately if the host has not, and says so on stderr.
+    public static func mountIfNeeded(_ context: RunContext) {
+        if mountIfMissing() == .mountedPrivately {
+            context.diagnostics.line("netmon: tracefs was not mounted; netmon mounted it in a mount namespace of its own (the host's mounts are unchanged)")
+        }
     }
 
     /// unshare(CLONE_NEWNS). Glibc declares unshare(2) only under _GNU_SOURCE, which Swift's
