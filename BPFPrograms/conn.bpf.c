@@ -26,12 +26,10 @@
 #include <bpf/bpf_tracing.h>
 
 #include "netmon.bpf.h"
+#include "sockets.bpf.h"
 #include "netmon/conn.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-#define S_IFMT 00170000
-#define S_IFSOCK 0140000
 
 const volatile struct conn_config conn_config = {};
 
@@ -196,10 +194,6 @@ int BPF_PROG(conn_state, const struct sock *sk, const int oldstate, const int ne
 
 // ---- accept ----
 
-// Makes a pointer read from kernel memory a BTF pointer again, so its fields can be read with
-// plain loads (Linux 6.2+).
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
-
 // accept()/accept4() returned `fd` in the current process: report the TCP socket it refers to.
 static __always_inline void accepted(long fd)
 {
@@ -207,21 +201,8 @@ static __always_inline void accepted(long fd)
         return;
     if (conn_config.tgid && (bpf_get_current_pid_tgid() >> 32) != conn_config.tgid)
         return;
-
-    struct fdtable *fdt = bpf_get_current_task_btf()->files->fdt;
-    if (fd >= fdt->max_fds)
-        return;
-    struct file *entry = NULL;
-    bpf_probe_read_kernel(&entry, sizeof(entry), &fdt->fd[fd]);
-    if (!entry)
-        return;
-    struct file *file = bpf_rdonly_cast(entry, bpf_core_type_id_kernel(struct file));
-    // Only a socket's private_data is a struct socket (another thread may have replaced the fd).
-    if ((file->f_inode->i_mode & S_IFMT) != S_IFSOCK)
-        return;
-    struct socket *socket = bpf_rdonly_cast(file->private_data, bpf_core_type_id_kernel(struct socket));
-    const struct sock *sk = socket->sk;
-    if (!sk || sk->sk_protocol != IPPROTO_TCP)
+    const struct sock *sk = netmon_fd_tcp_socket(fd);
+    if (!sk)
         return;
     struct conn_owner owner;
     current_owner(&owner);

@@ -22,14 +22,18 @@ final class NetmonProcess: @unchecked Sendable {
     private var stdoutData = Data()
     private var stderrData = Data()
 
-    /// Runs `netmon ARGS…`, inside network namespace `namespace` when given.
-    init(_ arguments: [String], namespace: String? = nil) {
+    /// Runs `netmon ARGS…`, inside network namespace `namespace` when given, with `environment`
+    /// added to the test's own (e.g. `KernelVariants.forcing(…)`).
+    init(_ arguments: [String], namespace: String? = nil, environment: [String: String] = [:]) {
         if let namespace {
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
             process.arguments = ["netns", "exec", namespace, netmonPath()] + arguments
         } else {
             process.executableURL = URL(fileURLWithPath: netmonPath())
             process.arguments = arguments
+        }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
         process.standardOutput = stdoutPipe
         process.standardError = stderrPipe
@@ -45,8 +49,9 @@ final class NetmonProcess: @unchecked Sendable {
 
     /// Starts it and waits (up to `timeout` seconds) for the "Tracing" line.
     @discardableResult
-    static func start(_ arguments: [String], namespace: String? = nil, timeout: Double = 20) throws -> NetmonProcess {
-        let netmon = NetmonProcess(arguments, namespace: namespace)
+    static func start(_ arguments: [String], namespace: String? = nil, environment: [String: String] = [:],
+                      timeout: Double = 20) throws -> NetmonProcess {
+        let netmon = NetmonProcess(arguments, namespace: namespace, environment: environment)
         try netmon.process.run()
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
@@ -96,8 +101,9 @@ final class NetmonProcess: @unchecked Sendable {
 }
 
 /// Runs netmon to completion (for usage errors and --count runs): status, stdout, stderr.
-func runNetmon(_ arguments: [String], namespace: String? = nil, timeout: Double = 30) throws -> (status: Int32, stdout: String, stderr: String) {
-    let netmon = NetmonProcess(arguments, namespace: namespace)
+func runNetmon(_ arguments: [String], namespace: String? = nil, environment: [String: String] = [:],
+               timeout: Double = 30) throws -> (status: Int32, stdout: String, stderr: String) {
+    let netmon = NetmonProcess(arguments, namespace: namespace, environment: environment)
     try netmon.process.run()
     let status = netmon.waitForExit(timeout: timeout)
     return (status, netmon.stdout, netmon.stderr)
