@@ -89,8 +89,8 @@ static __always_inline bool local_port_wanted(__u16 port)
     return false;
 }
 
-// The calling process, read with CO-RE helper reads: bpf_get_current_task_btf is Linux 5.11+, and
-// this runs once per connection.
+// The calling process, read with CO-RE helper reads: bpf_get_current_task_btf is Linux 5.11+.
+// For connect(), which runs once per connection.
 static __always_inline void current_owner(struct conn_owner *owner)
 {
     __u64 id = bpf_get_current_pid_tgid();
@@ -99,6 +99,18 @@ static __always_inline void current_owner(struct conn_owner *owner)
     // The process's name (its main thread's), so that all threads of a process print alike.
     struct task_struct *task = (struct task_struct *)bpf_get_current_task();
     BPF_CORE_READ_INTO(&owner->comm, task, group_leader, comm);
+}
+
+// current_owner for a BTF pointer to the current task (the accept path on Linux 6.2+): plain loads,
+// no helper call, as accept's cost is paid per accepted connection.
+static __always_inline void current_owner_btf(const struct task_struct *task, struct conn_owner *owner)
+{
+    owner->pid = task->tgid;
+    owner->tid = task->pid;
+    const __u64 *comm = (const __u64 *)task->group_leader->comm;
+    __u64 *copy = (__u64 *)owner->comm;
+    copy[0] = comm[0];
+    copy[1] = comm[1];
 }
 
 // What an event says about the socket, read before any ring-buffer reservation so that the
@@ -259,14 +271,20 @@ static __always_inline void accepted(long fd, bool core)
         return;
     if (conn_config.tgid && (bpf_get_current_pid_tgid() >> 32) != conn_config.tgid)
         return;
-    const struct sock *sk = core ? netmon_fd_tcp_socket_core(fd) : netmon_fd_tcp_socket(fd);
-    if (!sk)
-        return;
     struct endpoints ends;
-    if (!(core ? endpoints_of_core(sk, &ends) : endpoints_of(sk, &ends)))
-        return;
     struct conn_owner owner;
-    current_owner(&owner);
+    if (core) {
+        const struct sock *sk = netmon_fd_tcp_socket_core(fd);
+        if (!sk || !endpoints_of_core(sk, &ends))
+            return;
+        current_owner(&owner);
+    } else {
+        const struct task_struct *task = bpf_get_current_task_btf();
+        const struct sock *sk = netmon_fd_tcp_socket(task, fd);
+        if (!sk || !endpoints_of(sk, &ends))
+            return;
+        current_owner_btf(task, &owner);
+    }
     emit(&ends, &owner, CONN_DIRECTION_ACCEPT);
 }
 
