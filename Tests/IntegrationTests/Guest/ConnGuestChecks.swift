@@ -78,4 +78,35 @@ struct ConnGuestChecks {
             }
         }
     }
+
+    @Test("every accept variant filters in the kernel: -6 and -P keep only the matching accepts")
+    func everyAcceptVariantFilters() throws {
+        for variant in try KernelVariants.available("conn.accept") {
+            // IPv4, IPv6, and IPv4-mapped on an AF_INET6 listener (reported as IPv4): -6 -P B,C keeps B.
+            let ports = [ConnPorts.next(), ConnPorts.next(), ConnPorts.next()]
+            let netmon = try NetmonProcess.start(["conn", "--json", "-r", "accept", "-6", "-P", "\(ports[1]),\(ports[2])"],
+                                                 environment: KernelVariants.forcing("conn.accept", variant))
+            defer { netmon.stop() }
+            let go = GoFile()
+            defer { go.remove() }
+            var peers: [ConnPeer] = []
+            defer { peers.forEach { $0.stop() } }
+            for (port, family, listen, connect) in [(ports[0], "4", "127.0.0.1", "127.0.0.1"), (ports[1], "6", "::1", "::1"),
+                                                    (ports[2], "6", "::", "::ffff:127.0.0.1")] {
+                let server = try ConnPeer("server", family: family, address: listen, port: port, count: 2, name: "nmfs\(port)")
+                try server.waitReady()
+                peers.append(server)
+                peers.append(try ConnPeer("client", family: family, address: connect, port: port, count: 2,
+                                          name: "nmfc\(port)", extra: [go.path]))
+            }
+            go.release()
+            for peer in peers { #expect(peer.finish().last == "done", "\(variant)") }
+            netmon.waitForConnLines(2, timeout: 60) { ports.contains($0.sport) }
+            usleep(300_000)
+            #expect(netmon.stop() == 0, "\(netmon.stderr)")
+            let lines = netmon.connLines { line in ports.contains { line.involves(port: $0) } }
+            #expect(lines.count == 2 && lines.allSatisfy { $0.sport == ports[1] && $0.ip == 6 && $0.pid == Int(peers[2].pid) },
+                    "\(variant): \(lines)")
+        }
+    }
 }
