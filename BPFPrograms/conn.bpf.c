@@ -338,22 +338,23 @@ int conn_accept_core(struct syscall_exit_args *args)
 
 // Fallback when tracefs (and so the syscalls:* tracepoints) is not available. 32-bit compat
 // tasks use other syscall numbers and are not seen.
+static __always_inline void syscall_exited(const struct pt_regs *regs, long ret, bool core)
+{
+    long nr = SYSCALL_NR(regs);
+    if (nr == NR_ACCEPT4 || nr == NR_ACCEPT)
+        accepted(ret, core);
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(conn_sys_exit_btf, struct pt_regs *regs, long ret)
 {
-    long nr = SYSCALL_NR(regs);
-    if (nr != NR_ACCEPT4 && nr != NR_ACCEPT)
-        return 0;
-    accepted(ret, false);
+    syscall_exited(regs, ret, false);
     return 0;
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(conn_sys_exit_core, struct pt_regs *regs, long ret)
 {
-    long nr = SYSCALL_NR(regs);
-    if (nr != NR_ACCEPT4 && nr != NR_ACCEPT)
-        return 0;
-    accepted(ret, true);
+    syscall_exited(regs, ret, true);
     return 0;
 }

@@ -5,7 +5,7 @@ import Testing
 /// connection the check makes prints one connect line with the client's pid and name and one accept
 /// line with the server's, with the ports the client's own sockets report, over IPv4 (accepted
 /// with accept4(2)) and IPv6 (accepted with accept(2)).
-@Suite("conn guest checks", .tags(.guest), .serialized,
+@Suite("conn guest checks", .tags(.guest), .serialized, .connExclusive,
        .enabled(if: BPFTestGate.shouldRun, "requires root and kernel BTF"))
 struct ConnGuestChecks {
     /// One server and its client, on loopback.
