@@ -57,6 +57,15 @@ struct KernelGuestChecks {
         let json = try runNetmon(["kernel", "--json"])
         #expect(json.status == 0, "\(json.stderr)")
         let lines = json.stdout.split(separator: "\n")
+        for line in lines {
+            // Every variant says what it needs; what the kernel lacks is some of that.
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            for variant in object?["variants"] as? [[String: Any]] ?? [] {
+                let requires = variant["requires"] as? [String] ?? []
+                let missing = variant["missing"] as? [String] ?? []
+                #expect(!requires.isEmpty && missing.allSatisfy(requires.contains), "\(variant)")
+            }
+        }
         let jobs = try KernelVariants.jobs()
         #expect(jobs.count == lines.count && !jobs.isEmpty, "parsed \(jobs.count) of \(lines.count) lines: \(json.stdout)")
         #expect(Set(jobs.map { Self.command(of: $0.group) }).isSuperset(of: ["nic", "conn", "bytes", "inerrs"]))
