@@ -38,10 +38,13 @@ struct NicGuestChecks {
     func veth() throws {
         let variants = try Self.variants()
         #expect(!variants.isEmpty, "nic has no variant on this kernel")
+        // One pair for every variant: each measurement has its own window.
+        let pair = try VethPair(queues: 4)
+        defer { try? pair.remove() }
+        try pair.silence()
+        // B answers every datagram it can (ICMP port unreachable is rate-limited per peer otherwise).
+        try sh(pair.inB("sysctl -qw net.ipv4.icmp_ratelimit=0"))
         for variant in variants {
-            let pair = try VethPair(queues: 4)
-            defer { try? pair.remove() }
-            try pair.silence()
             // 8 UDP flows hashed over the TX queues; B answers with ICMP port unreachable (RX on va).
             let (counted, truth) = try measure(
                 variant: variant, device: "va", namespace: pair.a,
@@ -57,9 +60,9 @@ struct NicGuestChecks {
 
     @Test("loopback of a namespace: every variant counts exactly lo's bytes and packets")
     func loopback() throws {
+        let pair = try VethPair()
+        defer { try? pair.remove() }
         for variant in try Self.variants() {
-            let pair = try VethPair()
-            defer { try? pair.remove() }
             let (counted, truth) = try measure(
                 variant: variant, device: "lo", namespace: pair.a,
                 traffic: pair.inA(NicIntegrationTests.udpTraffic(to: "127.0.0.1", flows: 2, count: 50, size: 700)))
