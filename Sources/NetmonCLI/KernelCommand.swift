@@ -66,6 +66,7 @@ public struct KernelCommand: Subcommand {
                 line.add("variants", row.group.variants.map { variant in
                     var entry = JSONLine()
                     entry.add("name", variant.name)
+                    entry.add("requires", variant.requirements.map(\.description))
                     let lacks = row.available[variant.name] ?? []
                     entry.add("available", lacks.isEmpty)
                     entry.add("missing", lacks.map(\.description))
