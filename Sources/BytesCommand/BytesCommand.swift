@@ -86,22 +86,27 @@ public struct BytesCommand: Subcommand {
         try Privilege.require()
 
         let spec = try EmbeddedObject.open("bytes")
+        var socketStorage = false
         do {
             let probe = try KernelProbe()
             for group in BytesProgram.groups {
-                try context.choose(group, in: spec, probe: probe)
+                let variant = try context.choose(group, in: spec, probe: probe)
+                if variant.name == "tp_btf" { socketStorage = true }
             }
+        }
+        for program in BytesProgram.socketStoragePrograms {
+            try spec.setAutoload(socketStorage, program: program)
         }
         try spec.setConstant("bytes_config", to: config)
         var object = try spec.load()
         try object.attachAll()
-        var maps = try FlowMaps(object)
+        var maps = try FlowMaps(object, socketStorage: socketStorage)
         var droppedReported: UInt64 = 0
         context.announceTracing()
 
         let clear = context.output.isTerminal && !noClear && !common.json
         func report(final: Bool) throws {
-            let report = BytesReport(rows: try maps.drain())
+            let report = BytesReport(rows: try maps.drain(&object))
             let dropped = maps.droppedUpdates
             if dropped > droppedReported {
                 context.diagnostics.line(
