@@ -192,6 +192,7 @@ int BPF_PROG(bytes_recv_fexit_nonblock, struct sock *sk, struct msghdr *msg, siz
 // direction), the return counts what the call returned.
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(map_flags, BPF_F_NO_PREALLOC); // empty unless the kprobe variants run
     __uint(max_entries, 16384);
     __type(key, __u64);   // pid_tgid
     __type(value, __u64); // the socket; 0 when the call is not counted (a peek)
