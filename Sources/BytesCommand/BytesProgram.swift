@@ -48,11 +48,11 @@ enum BytesProgram {
                                                         "tracepoint sock:sock_recv_length (Linux 6.0+)")] + socketStorage),
             ProgramVariant("fexit", programs: ["bytes_recv_fexit"],
                            requires: [KernelRequirement(.hook(.fexit(function: "tcp_recvmsg"))), recvmsgArguments(5)]),
-            ProgramVariant("fexit_nonblock", programs: ["bytes_recv_fexit_nonblock"],
+            ProgramVariant("fexit_nblk", programs: ["bytes_recv_fexit_nonblock"],
                            requires: [KernelRequirement(.hook(.fexit(function: "tcp_recvmsg"))), recvmsgArguments(6)]),
             ProgramVariant("kprobe", programs: ["bytes_recv_kprobe", "bytes_recv_kretprobe"],
                            requires: [KernelRequirement(.hook(.kprobe(function: "tcp_recvmsg"))), recvmsgArguments(5)]),
-            ProgramVariant("kprobe_nonblock", programs: ["bytes_recv_kprobe_nonblock", "bytes_recv_kretprobe"],
+            ProgramVariant("kprobe_nblk", programs: ["bytes_recv_kprobe_nonblock", "bytes_recv_kretprobe"],
                            requires: [KernelRequirement(.hook(.kprobe(function: "tcp_recvmsg"))), recvmsgArguments(6)]),
         ]),
     ]

@@ -12,7 +12,7 @@ struct BytesGuestChecks {
     static let groups = ["bytes.send", "bytes.sendpage", "bytes.recv"]
 
     /// The forcing for each family of variants this kernel supports: the variant of each group
-    /// whose name is the family's ("kprobe") or a form of it ("kprobe_nonblock"); a group with
+    /// whose name is the family's ("kprobe") or a form of it ("kprobe_nblk"); a group with
     /// none keeps its preferred variant. The first entry forces nothing.
     static func forcings() throws -> [(label: String, environment: [String: String])] {
         let jobs = try KernelVariants.jobs().filter { groups.contains($0.group) }
@@ -32,7 +32,8 @@ struct BytesGuestChecks {
     func exactTotals() throws {
         let (clientSends, sendfileBytes, serverSends) = (1_000_000, 400_000, 123_457)
         for (label, environment) in try Self.forcings() {
-            let netmon = try NetmonProcess.start(["bytes", "--json", "-i", "0.5", "--verbose"], environment: environment)
+            // Attaching kprobes takes long in a TCG guest: a minute, not the usual 20 s.
+            let netmon = try NetmonProcess.start(["bytes", "--json", "-i", "0.5"], environment: environment, timeout: 60)
             let server = try BytesTraffic.startServer(bind: "127.0.0.1", namespace: nil, receives: clientSends,
                                                       sends: serverSends)
             let client = try BytesTraffic.finish(try BytesTraffic.startClient(
@@ -83,7 +84,7 @@ struct BytesGuestChecks {
     @Test("every available variant: a socket shared by fork charges each process its own bytes")
     func sharedSocket() throws {
         for (label, environment) in try Self.forcings() {
-            let netmon = try NetmonProcess.start(["bytes", "--json", "-i", "0.5"], environment: environment)
+            let netmon = try NetmonProcess.start(["bytes", "--json", "-i", "0.5"], environment: environment, timeout: 60)
             let result = try sh("/usr/bin/python3 -c '\(Self.sharedSocket)'")
             usleep(300_000)
             #expect(netmon.stop() == 0, "\(label): \(netmon.stderr)")
