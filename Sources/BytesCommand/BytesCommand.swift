@@ -33,7 +33,9 @@ public struct BytesCommand: Subcommand {
             Bytes are what the process's calls actually transferred (what send, write, sendmsg,
             sendfile and splice to a socket, recv, read and recvmsg returned, not the size asked
             for), counted at the tracepoints sock:sock_send_length and sock:sock_recv_length
-            (Linux 6.0+), and charged to the process that made the call. Peeked bytes (MSG_PEEK)
+            (Linux 6.0+), or where a kernel lacks them at the return of tcp_sendmsg, tcp_sendpage
+            and tcp_recvmsg (fexit, else kprobes), and charged to the process that made the call.
+            `netmon kernel` shows which this kernel uses. Peeked bytes (MSG_PEEK)
             count when they are read. Not counted: splice from a TCP socket and TCP zero-copy
             receive (TCP_ZEROCOPY_RECEIVE), which bypass the socket layer's receive call; MPTCP.
 
