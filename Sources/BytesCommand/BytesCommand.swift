@@ -89,15 +89,22 @@ public struct BytesCommand: Subcommand {
 
         let spec = try EmbeddedObject.open("bytes")
         var socketStorage = false
+        var kprobes = false
         do {
             let probe = try KernelProbe()
             for group in BytesProgram.groups {
                 let variant = try context.choose(group, in: spec, probe: probe)
                 if variant.name == "tp_btf" { socketStorage = true }
+                if variant.name.hasPrefix("kprobe") { kprobes = true }
             }
         }
         for program in BytesProgram.socketStoragePrograms {
             try spec.setAutoload(socketStorage, program: program)
+        }
+        if !kprobes {
+            // Only the kprobe variants remember calls between entry and return; a hash map's
+            // buckets cost memory even when empty.
+            for map in ["bytes_sending", "bytes_receiving"] { try spec.setMaxEntries(1, map: map) }
         }
         try spec.setConstant("bytes_config", to: config)
         var object = try spec.load()
