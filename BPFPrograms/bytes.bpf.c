@@ -76,22 +76,21 @@ static __always_inline void count_on_socket(struct sock *sk, int ret, bool tx)
         if (sk->sk_protocol != IPPROTO_TCP)
             return;
         socket = socket_entry(sk, tgid);
-        if (!socket) {
-            count_in_flows(sk, ret, tx);
+    }
+    if (socket) {
+        if (socket->ignored)
+            return;
+        if (socket->flow.key.tgid == tgid && socket->portpair == sk->__sk_common.skc_portpair &&
+            socket->addrpair == sk->__sk_common.skc_addrpair) {
+            // Atomic: the owner's threads may use the socket on several CPUs at once.
+            if (tx)
+                __sync_fetch_and_add(&socket->flow.counters.tx_bytes, ret);
+            else
+                __sync_fetch_and_add(&socket->flow.counters.rx_bytes, ret);
             return;
         }
     }
-    if (socket->ignored)
-        return;
-    if (socket->flow.key.tgid == tgid && socket->portpair == sk->__sk_common.skc_portpair &&
-        socket->addrpair == sk->__sk_common.skc_addrpair) {
-        // Atomic: the owner's threads may use the socket on several CPUs at once.
-        if (tx)
-            __sync_fetch_and_add(&socket->flow.counters.tx_bytes, ret);
-        else
-            __sync_fetch_and_add(&socket->flow.counters.rx_bytes, ret);
-        return;
-    }
+    // Another process than the owner, a socket reconnected elsewhere, or no storage to be had.
     count_in_flows(sk, ret, tx);
 }
 
