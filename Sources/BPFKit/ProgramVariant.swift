@@ -80,7 +80,7 @@ extension BPFObjectSpec {
     /// Enables the first variant of `group` whose requirements this kernel meets (or the forced
     /// one) and disables every other program of the group. Throws `unsupportedKernel` naming what
     /// is missing for each variant tried: "bytes.send: this kernel lacks tracepoint
-    /// sock:sock_send_length (Linux 6.0+) for 'tracepoint', kprobes for 'kprobe'".
+    /// sock:sock_send_length (Linux 6.3+) for 'tracepoint', kprobes for 'kprobe'".
     @discardableResult
     public func choose(_ group: VariantGroup, probe: KernelProbe,
                        overrides: VariantOverrides = VariantOverrides()) throws(BPFError) -> ProgramVariant {
