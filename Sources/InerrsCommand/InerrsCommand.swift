@@ -87,11 +87,13 @@ public struct InerrsCommand: Subcommand {
         let reasons: DropReasons
         do {
             let probe = try KernelProbe()
-            reasons = DropReasons(enumerators: probe.btf.enumerators(of: "skb_drop_reason"))
-            guard !reasons.names.isEmpty else {
-                throw RuntimeFailure("inerrs needs the kernel's packet drop reasons (enum skb_drop_reason, Linux 5.17 or later), and this kernel has none")
+            let variant = try context.choose(InerrsProgram.drop, in: spec, probe: probe)
+            if InerrsProgram.legacyVariants.contains(variant.name) {
+                reasons = .legacy
+                try spec.setConstant("inerrs_legacy_config", to: KernelCodeRanges.config())
+            } else {
+                reasons = DropReasons(enumerators: probe.btf.enumerators(of: "skb_drop_reason"))
             }
-            try context.choose(InerrsProgram.drop, in: spec, probe: probe)
         }
         try spec.setConstant("inerrs_config", to: InerrsConfig.make(reasons: reasons.selected(all: all),
                                                                     ownerPID: ownerPID, family: family))

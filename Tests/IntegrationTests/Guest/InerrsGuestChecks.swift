@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+
+/// `netmon inerrs` on kernels without drop reasons (the legacy variants of inerrs.drop, forced on
+/// kernels that have reasons): each kind of crafted bad segment gives one line per segment with the
+/// reason the newest kernels give it, and the server's namespace counted it where the kernel counts
+/// such segments. Every legacy variant this kernel supports runs at once, as its own netmon process,
+/// so each crafted segment is seen by all of them.
+@Suite("netmon inerrs guest checks", .serialized, .tags(.guest),
+       .enabled(if: BPFTestGate.shouldRun, "requires root and kernel BTF"))
+struct InerrsGuestChecks {
+    /// What InerrsPeer.py sends and the reason Linux 6.18 gives it (InerrsIntegrationTests has why).
+    static let reasons = [
+        "csum": "TCP_CSUM", "doff": "PKT_TOO_SMALL", "seq": "TCP_INVALID_SEQUENCE",
+        "ack": "TCP_ACK_UNSENT_DATA", "syn": "TCP_INVALID_SYN", "paws": "TCP_RFC7323_PAWS",
+    ]
+    /// The kinds each legacy variant tells apart; it must stay silent about the others.
+    static let reported = [
+        "fexit": ["csum", "doff", "seq", "ack", "syn", "paws"],
+        "location": ["csum", "doff"],
+    ]
+    static let segments = 2
+    static let snmp = "/proc/net/snmp", netstat = "/proc/net/netstat"
+
+    @Test("every legacy variant: K lines per kind it reports, with the newer kernels' reason; none for the rest")
+    func legacyVariants() throws {
+        let variants = try KernelVariants.available("inerrs.drop").filter { Self.reported[$0] != nil }
+        try #require(!variants.isEmpty, "this kernel supports no legacy inerrs variant")
+        let pair = try VethPair()
+        defer { try? pair.remove() }
+        let kinds = Self.reasons.keys.sorted()
+        let basePort = 9000 + Int.random(in: 0..<800)
+        let port = Dictionary(uniqueKeysWithValues: kinds.enumerated().map { ($1, basePort + $0) })
+
+        let netmons = try variants.map { variant in
+            try NetmonProcess.start(["inerrs", "--json", "--all"], environment: KernelVariants.forcing("inerrs.drop", variant))
+        }
+        defer { for netmon in netmons { netmon.stop() } }
+        let servers = try kinds.map { try InerrsPeers.Server(namespace: pair.a, address: pair.addressA, port: port[$0]!) }
+        defer { for server in servers { server.peer.finish() } }
+        for server in servers { try server.listen() }
+
+        let counters = [("Tcp", "InErrs", Self.snmp), ("Tcp", "InCsumErrors", Self.snmp),
+                        ("TcpExt", "TCPSYNChallenge", Self.netstat), ("TcpExt", "PAWSEstab", Self.netstat)]
+        let before = try counters.map { try snmpCounter($0.0, $0.1, file: $0.2, namespace: pair.a) }
+        // All injectors at once: each starts scapy, the slow part inside a guest.
+        let injectors = try kinds.map { kind in
+            try InerrsPeers.Peer(namespace: pair.b, arguments: ["inject", "vb", pair.addressA, String(port[kind]!),
+                                                                kind, String(Self.segments)])
+        }
+        defer { for injector in injectors { injector.finish() } }
+        for injector in injectors { _ = try injector.waitForLine(startingWith: "{", timeout: 120) }
+        usleep(500_000)
+        let after = try counters.map { try snmpCounter($0.0, $0.1, file: $0.2, namespace: pair.a) }
+        for netmon in netmons { #expect(netmon.stop() == 0, "\(netmon.stderr)") }
+
+        // The kernel's own counts of what was sent (InerrsIntegrationTests: which kind counts where).
+        let k = Int64(Self.segments)
+        #expect(zip(after, before).map { $0 - $1 } == [3 * k, k, k, k], "InErrs, InCsumErrors, TCPSYNChallenge, PAWSEstab")
+
+        for (variant, netmon) in zip(variants, netmons) {
+            for (kind, server) in zip(kinds, servers) {
+                let lines = InerrsLine.parse(netmon, saddr: pair.addressB, daddr: pair.addressA, port: server.port)
+                let expected = Self.reported[variant]!.contains(kind) ? Self.segments : 0
+                #expect(lines.count == expected, "\(variant) \(kind): \(lines.map(\.reason))")
+                for line in lines {
+                    #expect(line.reason == Self.reasons[kind], "\(variant) \(kind)")
+                    #expect(line.state == "ESTABLISHED", "\(variant) \(kind)")
+                    #expect(line.pid == Int(server.pid) && line.comm == "python3", "\(variant) \(kind) owner: \(line.pid) \(line.comm)")
+                }
+            }
+        }
+    }
+}
