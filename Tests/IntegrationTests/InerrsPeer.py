@@ -18,6 +18,7 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 
 # The mode runs first so that the server (no scapy needed) starts fast.
@@ -54,9 +55,14 @@ def ours(packet):
         and client_port in (packet[TCP].sport, packet[TCP].dport)
 
 
-sniffer = AsyncSniffer(iface=interface, store=True, lfilter=lambda p: TCP in p and port in (p[TCP].sport, p[TCP].dport))
+# The sniffer's socket must be open before the handshake: wait for it (a fixed sleep was too short
+# with several injectors starting at once in a slow VM guest).
+sniffing = threading.Event()
+sniffer = AsyncSniffer(iface=interface, store=True, lfilter=lambda p: TCP in p and port in (p[TCP].sport, p[TCP].dport),
+                       started_callback=sniffing.set)
 sniffer.start()
-time.sleep(0.5)  # the sniffer's socket must be open before the handshake
+if not sniffing.wait(60):
+    sys.exit("the sniffer did not start")
 client.connect((server, port))
 client_port = client.getsockname()[1]
 client.sendall(b"hello")
