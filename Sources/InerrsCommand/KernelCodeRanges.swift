@@ -4,7 +4,7 @@ import NetmonCLI
 
 /// Where the kernel functions that free rejected segments with kfree_skb() lie, from /proc/kallsyms:
 /// the legacy drop program maps skb:kfree_skb's `location` (an address inside the function that
-/// freed the segment) to one of them. A function's code runs to the next symbol; its split-off
+/// freed the segment) to one of them. A function's code runs to the next code symbol; its split-off
 /// parts (`tcp_v4_rcv.cold`, `.constprop.0`, …) count as the function.
 enum KernelCodeRanges {
     static let places: [(function: String, place: inerrs_legacy_place)] = [
@@ -31,12 +31,13 @@ enum KernelCodeRanges {
         var starts: [UInt64] = []
         var found: [(function: String, start: UInt64, place: inerrs_legacy_place)] = []
         for line in text.split(separator: "\n") {
-            let fields = line.split(separator: " ", maxSplits: 3)
-            guard fields.count >= 3, let address = UInt64(fields[0], radix: 16), address != 0 else { continue }
+            // "ADDRESS TYPE NAME" and, for a module's symbols, "\t[MODULE]"; only code counts.
+            let fields = line.split(maxSplits: 3, whereSeparator: { $0 == " " || $0 == "\t" })
+            guard fields.count >= 3, fields[1] == "t" || fields[1] == "T",
+                  let address = UInt64(fields[0], radix: 16), address != 0 else { continue }
             starts.append(address)
             let name = fields[2].split(separator: ".", maxSplits: 1).first.map(String.init) ?? ""
-            guard fields[1] == "t" || fields[1] == "T",
-                  let entry = places.first(where: { $0.function == name }) else { continue }
+            guard let entry = places.first(where: { $0.function == name }) else { continue }
             found.append((name, address, entry.place))
         }
         // IPv6 may be a module that is not loaded; IPv4 is always there.
