@@ -59,7 +59,8 @@ public struct InerrsCommand: Subcommand {
             without a reason (NOT_SPECIFIED) are never shown. The lists are those of Linux
             6.18; a reason another kernel adds is sorted by the same name patterns.
 
-            Needs drop reasons in the kernel (Linux 5.17 or later).
+            Kernels without drop reasons (before 5.17) get the same names from netmon's own
+            checks, fewer of them: see README (netmon kernel shows the variant in use).
             """
     )
 
