@@ -13,14 +13,19 @@
  *     skb: csum_complete_sw set, csum_valid clear), one whose TCP header is shorter than 20 bytes
  *     or than its data offset is PKT_TOO_SMALL (in tcp_v4_rcv/tcp_v6_rcv only). The other drops
  *     there (no socket, TIME_WAIT, min TTL, XFRM, MD5, socket filter, backlog) look alike: not
- *     reported (NOT_SPECIFIED).
+ *     reported (NOT_SPECIFIED) — except, with the fexit programs, a segment tcp_v4_rcv/tcp_v6_rcv
+ *     answered with a reset for no socket (fentry tcp_v4_send_reset/tcp_v6_send_reset with sk NULL
+ *     saw it first): NO_SOCKET.
  *   - inerrs_check_incoming (fexit tcp_validate_incoming, returned false): the checks of RFC 793
  *     and RFC 7323 in their order — PAWS, sequence window, RST, SYN — evaluated again on what the
  *     function left behind (it changes none of it when it drops).
  *   - inerrs_check_ack (fexit tcp_ack, returned < 0 on the slow path, whose callers then drop):
  *     an ACK of data never sent, or older than the send window.
+ *   - inerrs_check_md5_v4/_v6 (fexit tcp_v4_inbound_md5_hash/tcp_v6_inbound_md5_hash, returned
+ *     true; loaded only where the kernel has them, before 5.19): no MD5 option where a key is
+ *     expected, an option where the socket has no key at all, else a wrong hash.
  * Not seen on such kernels: checksum failures found after the lookup (segments longer than
- * 76 bytes whose checksum no NIC verified, checked in tcp_rcv_established), MD5, and the drops of
+ * 76 bytes whose checksum no NIC verified, checked in tcp_rcv_established), and the drops of
  * tcp_data_queue (TCP_OLD_DATA, TCP_OFOMERGE, TCP_ZEROWINDOW: --all only on newer kernels).
  */
 #ifndef NETMON_INERRS_LEGACY_BPF_H
@@ -81,16 +86,60 @@ static __always_inline bool legacy_header_too_short(const struct sk_buff *skb)
     return tcp.doff < 5 || tcp.doff * 4 > tcp_length;
 }
 
+/* Per CPU: the segment tcp_v4_rcv/tcp_v6_rcv last answered with a reset because no socket took it
+ * (its address; 0 once its drop was seen). The answer and the drop follow each other on one CPU. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} inerrs_legacy_unanswered SEC(".maps");
+
+static __always_inline bool legacy_had_no_socket(const struct sk_buff *skb)
+{
+    __u32 zero = 0;
+    __u64 *unanswered = bpf_map_lookup_elem(&inerrs_legacy_unanswered, &zero);
+    if (!unanswered || *unanswered != (__u64)skb)
+        return false;
+    *unanswered = 0;
+    return true;
+}
+
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(inerrs_drop_location, struct sk_buff *skb, void *location)
 {
     __u32 place = legacy_place((__u64)location);
     if (place == INERRS_LEGACY_ELSEWHERE)
         return 0;
+    bool no_socket = place == INERRS_LEGACY_RECEIVE && legacy_had_no_socket(skb);
     if (legacy_checksum_failed(skb))
         report_drop(ctx, skb, INERRS_LEGACY_TCP_CSUM, NULL);
     else if (place == INERRS_LEGACY_RECEIVE && legacy_header_too_short(skb))
         report_drop(ctx, skb, INERRS_LEGACY_PKT_TOO_SMALL, NULL);
+    else if (no_socket)
+        report_drop(ctx, skb, INERRS_LEGACY_NO_SOCKET, NULL);
+    return 0;
+}
+
+static __always_inline void legacy_note_reset(const struct sock *sk, const struct sk_buff *skb)
+{
+    __u32 zero = 0;
+    __u64 *unanswered = bpf_map_lookup_elem(&inerrs_legacy_unanswered, &zero);
+    if (unanswered && !sk)  // with a socket it is a TIME_WAIT or request socket's reset
+        *unanswered = (__u64)skb;
+}
+
+SEC("fentry/tcp_v4_send_reset")
+int BPF_PROG(inerrs_note_reset_v4, const struct sock *sk, struct sk_buff *skb)
+{
+    legacy_note_reset(sk, skb);
+    return 0;
+}
+
+SEC("fentry/tcp_v6_send_reset")
+int BPF_PROG(inerrs_note_reset_v6, const struct sock *sk, struct sk_buff *skb)
+{
+    legacy_note_reset(sk, skb);
     return 0;
 }
 
@@ -164,6 +213,67 @@ int BPF_PROG(inerrs_check_ack, struct sock *sk, const struct sk_buff *skb, int f
     __u32 reason = seq_before(ack, BPF_CORE_READ((const struct tcp_sock *)sk, snd_una))
         ? INERRS_LEGACY_TCP_TOO_OLD_ACK : INERRS_LEGACY_TCP_ACK_UNSENT_DATA;
     report_drop(ctx, (struct sk_buff *)skb, reason, sk);
+    return 0;
+}
+
+/* Whether the segment's TCP options carry an MD5 signature (kind 19, RFC 2385). */
+static __always_inline bool legacy_has_md5_option(const struct sk_buff *skb)
+{
+    unsigned char *transport = BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, transport_header);
+    struct tcphdr tcp;
+    __u8 options[64] = {};
+    if (bpf_probe_read_kernel(&tcp, sizeof(tcp), transport))
+        return false;
+    __u32 length = tcp.doff * 4 - sizeof(tcp);
+    if (length > 40 || bpf_probe_read_kernel(options, 40, transport + sizeof(tcp)))
+        return false;
+    __u32 offset = 0;
+    for (int i = 0; i < 40 && offset < length; i++) {
+        __u8 kind = options[offset & 63];
+        if (kind == 0)         // end of options
+            return false;
+        if (kind == 1) {       // no-operation
+            offset++;
+            continue;
+        }
+        if (kind == 19)
+            return true;
+        __u8 size = options[(offset + 1) & 63];
+        if (size < 2)
+            return false;
+        offset += size;
+    }
+    return false;
+}
+
+/* tcp_v4_inbound_md5_hash()/tcp_v6_inbound_md5_hash() returned true: which of their three tests
+ * failed. A socket with keys, but none for this peer, counts as a wrong hash here (the kernel: an
+ * unexpected option). */
+static __always_inline void legacy_md5_rejected(void *ctx, const struct sock *sk, const struct sk_buff *skb)
+{
+    __u32 reason;
+    if (!legacy_has_md5_option(skb))
+        reason = INERRS_LEGACY_TCP_MD5NOTFOUND;
+    else if (!BPF_CORE_READ((const struct tcp_sock *)sk, md5sig_info))
+        reason = INERRS_LEGACY_TCP_MD5UNEXPECTED;
+    else
+        reason = INERRS_LEGACY_TCP_MD5FAILURE;
+    report_drop(ctx, (struct sk_buff *)skb, reason, sk);
+}
+
+SEC("fexit/tcp_v4_inbound_md5_hash")
+int BPF_PROG(inerrs_check_md5_v4, const struct sock *sk, const struct sk_buff *skb, int dif, int sdif, bool rejected)
+{
+    if (rejected)
+        legacy_md5_rejected(ctx, sk, skb);
+    return 0;
+}
+
+SEC("fexit/tcp_v6_inbound_md5_hash")
+int BPF_PROG(inerrs_check_md5_v6, const struct sock *sk, const struct sk_buff *skb, int dif, int sdif, bool rejected)
+{
+    if (rejected)
+        legacy_md5_rejected(ctx, sk, skb);
     return 0;
 }
 

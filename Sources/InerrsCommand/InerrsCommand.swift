@@ -91,7 +91,7 @@ public struct InerrsCommand: Subcommand {
             let variant = try context.choose(InerrsProgram.drop, in: spec, probe: probe)
             if InerrsProgram.legacyVariants.contains(variant.name) {
                 reasons = .legacy
-                try spec.setConstant("inerrs_legacy_config", to: KernelCodeRanges.config())
+                try LegacyPrograms.prepare(spec, variant: variant, probe: probe)
             } else {
                 reasons = DropReasons(enumerators: probe.btf.enumerators(of: "skb_drop_reason"))
             }

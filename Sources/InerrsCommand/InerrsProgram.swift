@@ -13,7 +13,8 @@ enum InerrsProgram {
                                                     "tracepoint skb:kfree_skb with its reason argument (Linux 5.17+)")]),
         // Without drop reasons (BPFPrograms/inerrs_legacy.bpf.h): kfree_skb's location for the
         // drops before the socket lookup, fexit on TCP's checks for the ones after it.
-        ProgramVariant("fexit", programs: ["inerrs_drop_location", "inerrs_check_incoming", "inerrs_check_ack"],
+        ProgramVariant("fexit", programs: ["inerrs_drop_location", "inerrs_check_incoming", "inerrs_check_ack"]
+                           + LegacyPrograms.optional.map(\.program),
                        requires: [kfreeSkb,
                                   KernelRequirement(.hook(.fexit(function: "tcp_validate_incoming"))),
                                   KernelRequirement(.hook(.fexit(function: "tcp_ack")))]),

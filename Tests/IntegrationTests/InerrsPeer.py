@@ -13,7 +13,8 @@
 #
 # CASE: csum (bad TCP checksum), doff (data offset 4 < 5), seq (sequence 2^30 beyond the
 # window), ack (acknowledges data never sent), syn (SYN on the established connection),
-# paws (timestamp older than the last one seen: fails PAWS).
+# paws (timestamp older than the last one seen: fails PAWS), md5 (an MD5 signature option on a
+# connection without MD5 keys).
 import json
 import os
 import socket
@@ -106,6 +107,8 @@ segment = {
     "paws": lambda: TCP(sport=client_port, dport=port, seq=seq, ack=ack, flags="PA",
                         options=[("NOP", None), ("NOP", None), ("Timestamp", ((client_ts - 100000) % 2**32, server_ts))])
                     / payload,
+    "md5": lambda: TCP(sport=client_port, dport=port, seq=seq, ack=ack, flags="PA",
+                       options=[("MD5", b"\0" * 16)]) / payload,
 }[case]
 for _ in range(count):
     packet = network / segment()

@@ -9,28 +9,37 @@ import Testing
 @Suite("netmon inerrs guest checks", .serialized, .tags(.guest),
        .enabled(if: BPFTestGate.shouldRun, "requires root and kernel BTF"))
 struct InerrsGuestChecks {
-    /// What InerrsPeer.py sends and the reason Linux 6.18 gives it (InerrsIntegrationTests has why).
+    /// What InerrsPeer.py sends and the reason Linux 6.18 gives it (InerrsIntegrationTests has why;
+    /// md5: an MD5 option on a connection without keys fails tcp_v4_rcv's MD5 check).
     static let reasons = [
         "csum": "TCP_CSUM", "doff": "PKT_TOO_SMALL", "seq": "TCP_INVALID_SEQUENCE",
         "ack": "TCP_ACK_UNSENT_DATA", "syn": "TCP_INVALID_SYN", "paws": "TCP_RFC7323_PAWS",
+        "md5": "TCP_MD5UNEXPECTED",
     ]
-    /// The kinds each legacy variant tells apart; it must stay silent about the others.
-    static let reported = [
-        "fexit": ["csum", "doff", "seq", "ack", "syn", "paws"],
-        "location": ["csum", "doff"],
-    ]
+    /// The kinds each legacy variant tells apart; it must stay silent about the others. (fexit's MD5
+    /// check needs tcp_v4_inbound_md5_hash, which kernels since 5.19 call tcp_inbound_md5_hash.)
+    static func reported(by variant: String) throws -> [String] {
+        switch variant {
+        case "fexit":
+            let md5 = try sh("grep -c ' tcp_v4_inbound_md5_hash$' /proc/kallsyms || true").contains { $0 != "0" && $0.isNumber }
+            return ["csum", "doff", "seq", "ack", "syn", "paws"] + (md5 ? ["md5"] : [])
+        default: return ["csum", "doff"]
+        }
+    }
+    static let legacy: Set = ["fexit", "location"]
     static let segments = 2
     static let snmp = "/proc/net/snmp", netstat = "/proc/net/netstat"
 
     @Test("every legacy variant: K lines per kind it reports, with the newer kernels' reason; none for the rest")
     func legacyVariants() throws {
-        let variants = try KernelVariants.available("inerrs.drop").filter { Self.reported[$0] != nil }
+        let variants = try KernelVariants.available("inerrs.drop").filter(Self.legacy.contains)
         try #require(!variants.isEmpty, "this kernel supports no legacy inerrs variant")
         let pair = try VethPair()
         defer { try? pair.remove() }
         let kinds = Self.reasons.keys.sorted()
         let basePort = 9000 + Int.random(in: 0..<800)
         let port = Dictionary(uniqueKeysWithValues: kinds.enumerated().map { ($1, basePort + $0) })
+        let closedPort = basePort + kinds.count
 
         let netmons = try variants.map { variant in
             try NetmonProcess.start(["inerrs", "--json", "--all"], environment: KernelVariants.forcing("inerrs.drop", variant))
@@ -41,7 +50,8 @@ struct InerrsGuestChecks {
         for server in servers { try server.listen() }
 
         let counters = [("Tcp", "InErrs", Self.snmp), ("Tcp", "InCsumErrors", Self.snmp),
-                        ("TcpExt", "TCPSYNChallenge", Self.netstat), ("TcpExt", "PAWSEstab", Self.netstat)]
+                        ("TcpExt", "TCPSYNChallenge", Self.netstat), ("TcpExt", "PAWSEstab", Self.netstat),
+                        ("TcpExt", "TCPMD5Unexpected", Self.netstat)]
         let before = try counters.map { try snmpCounter($0.0, $0.1, file: $0.2, namespace: pair.a) }
         // All injectors at once: each starts scapy, the slow part inside a guest.
         let injectors = try kinds.map { kind in
@@ -49,6 +59,8 @@ struct InerrsGuestChecks {
                                                                 kind, String(Self.segments)])
         }
         defer { for injector in injectors { injector.finish() } }
+        // SYNs to a port nobody listens on: NO_SOCKET (--all), each answered with a reset.
+        try sh(pair.inB("/usr/bin/python3 -c 'import socket\nfor _ in range(\(Self.segments)):\n s = socket.socket()\n try: s.connect((\"\(pair.addressA)\", \(closedPort)))\n except OSError: pass'"))
         for injector in injectors { _ = try injector.waitForLine(startingWith: "{", timeout: 120) }
         usleep(500_000)
         let after = try counters.map { try snmpCounter($0.0, $0.1, file: $0.2, namespace: pair.a) }
@@ -56,19 +68,23 @@ struct InerrsGuestChecks {
 
         // The kernel's own counts of what was sent (InerrsIntegrationTests: which kind counts where).
         let k = Int64(Self.segments)
-        #expect(zip(after, before).map { $0 - $1 } == [3 * k, k, k, k], "InErrs, InCsumErrors, TCPSYNChallenge, PAWSEstab")
+        #expect(zip(after, before).map { $0 - $1 } == [3 * k, k, k, k, k],
+                "InErrs, InCsumErrors, TCPSYNChallenge, PAWSEstab, TCPMD5Unexpected")
 
         for (variant, netmon) in zip(variants, netmons) {
+            let reported = try Self.reported(by: variant)
             for (kind, server) in zip(kinds, servers) {
                 let lines = InerrsLine.parse(netmon, saddr: pair.addressB, daddr: pair.addressA, port: server.port)
-                let expected = Self.reported[variant]!.contains(kind) ? Self.segments : 0
-                #expect(lines.count == expected, "\(variant) \(kind): \(lines.map(\.reason))")
+                #expect(lines.count == (reported.contains(kind) ? Self.segments : 0), "\(variant) \(kind): \(lines.map(\.reason))")
                 for line in lines {
                     #expect(line.reason == Self.reasons[kind], "\(variant) \(kind)")
                     #expect(line.state == "ESTABLISHED", "\(variant) \(kind)")
                     #expect(line.pid == Int(server.pid) && line.comm == "python3", "\(variant) \(kind) owner: \(line.pid) \(line.comm)")
                 }
             }
+            let closed = InerrsLine.parse(netmon, saddr: pair.addressB, daddr: pair.addressA, port: closedPort)
+            #expect(closed.count == (variant == "fexit" ? Self.segments : 0), "\(variant) closed port: \(closed.map(\.reason))")
+            #expect(closed.allSatisfy { $0.reason == "NO_SOCKET" && $0.state == "-" }, "\(variant) closed port")
         }
     }
 }

@@ -73,6 +73,10 @@ enum inerrs_legacy_reason {
     INERRS_LEGACY_TCP_INVALID_SYN = 7,
     INERRS_LEGACY_TCP_TOO_OLD_ACK = 8,
     INERRS_LEGACY_TCP_ACK_UNSENT_DATA = 9,
+    INERRS_LEGACY_NO_SOCKET = 10,
+    INERRS_LEGACY_TCP_MD5NOTFOUND = 11,
+    INERRS_LEGACY_TCP_MD5UNEXPECTED = 12,
+    INERRS_LEGACY_TCP_MD5FAILURE = 13,
 };
 
 /* Where in the kernel skb:kfree_skb's `location` (the address the segment was freed from) lies. */
