@@ -42,7 +42,9 @@ struct InerrsGuestChecks {
         let closedPort = basePort + kinds.count
 
         let netmons = try variants.map { variant in
-            try NetmonProcess.start(["inerrs", "--json", "--all"], environment: KernelVariants.forcing("inerrs.drop", variant))
+            // Start-up inside a guest (BTF, probes, verifier) takes far longer than here.
+            try NetmonProcess.start(["inerrs", "--json", "--all"], environment: KernelVariants.forcing("inerrs.drop", variant),
+                                    timeout: 120)
         }
         defer { for netmon in netmons { netmon.stop() } }
         let servers = try kinds.map { try InerrsPeers.Server(namespace: pair.a, address: pair.addressA, port: port[$0]!) }
