@@ -41,15 +41,21 @@ struct InerrsGuestChecks {
         let port = Dictionary(uniqueKeysWithValues: kinds.enumerated().map { ($1, basePort + $0) })
         let closedPort = basePort + kinds.count
 
+        // Servers first, all at once: Python starts slowly in a guest. They listen once netmon runs,
+        // so that netmon sees who listens.
+        let servers = try kinds.map { kind in
+            try InerrsPeers.Peer(namespace: pair.a, arguments: ["server", pair.addressA, String(port[kind]!)])
+        }
+        defer { for server in servers { server.finish() } }
+        let serverPIDs = try servers.map { Int(try $0.waitForLine(startingWith: "ready ", timeout: 120).dropFirst(6)) ?? -1 }
         let netmons = try variants.map { variant in
             // Start-up inside a guest (BTF, probes, verifier) takes far longer than here.
             try NetmonProcess.start(["inerrs", "--json", "--all"], environment: KernelVariants.forcing("inerrs.drop", variant),
                                     timeout: 120)
         }
         defer { for netmon in netmons { netmon.stop() } }
-        let servers = try kinds.map { try InerrsPeers.Server(namespace: pair.a, address: pair.addressA, port: port[$0]!) }
-        defer { for server in servers { server.peer.finish() } }
-        for server in servers { try server.listen() }
+        for server in servers { server.send("listen") }
+        for server in servers { _ = try server.waitForLine(startingWith: "listening", timeout: 120) }
 
         let counters = [("Tcp", "InErrs", Self.snmp), ("Tcp", "InCsumErrors", Self.snmp),
                         ("TcpExt", "TCPSYNChallenge", Self.netstat), ("TcpExt", "PAWSEstab", Self.netstat),
@@ -75,13 +81,13 @@ struct InerrsGuestChecks {
 
         for (variant, netmon) in zip(variants, netmons) {
             let reported = try Self.reported(by: variant)
-            for (kind, server) in zip(kinds, servers) {
-                let lines = InerrsLine.parse(netmon, saddr: pair.addressB, daddr: pair.addressA, port: server.port)
+            for (kind, serverPID) in zip(kinds, serverPIDs) {
+                let lines = InerrsLine.parse(netmon, saddr: pair.addressB, daddr: pair.addressA, port: port[kind]!)
                 #expect(lines.count == (reported.contains(kind) ? Self.segments : 0), "\(variant) \(kind): \(lines.map(\.reason))")
                 for line in lines {
                     #expect(line.reason == Self.reasons[kind], "\(variant) \(kind)")
                     #expect(line.state == "ESTABLISHED", "\(variant) \(kind)")
-                    #expect(line.pid == Int(server.pid) && line.comm == "python3", "\(variant) \(kind) owner: \(line.pid) \(line.comm)")
+                    #expect(line.pid == serverPID && line.comm == "python3", "\(variant) \(kind) owner: \(line.pid) \(line.comm)")
                 }
             }
             let closed = InerrsLine.parse(netmon, saddr: pair.addressB, daddr: pair.addressA, port: closedPort)
