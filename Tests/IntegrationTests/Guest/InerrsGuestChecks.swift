@@ -69,7 +69,8 @@ struct InerrsGuestChecks {
         defer { for injector in injectors { injector.finish() } }
         // SYNs to a port nobody listens on: NO_SOCKET (--all), each answered with a reset.
         try sh(pair.inB("/usr/bin/python3 -c 'import socket\nfor _ in range(\(Self.segments)):\n s = socket.socket()\n try: s.connect((\"\(pair.addressA)\", \(closedPort)))\n except OSError: pass'"))
-        for injector in injectors { _ = try injector.waitForLine(startingWith: "{", timeout: 120) }
+        // Seven scapy processes at once take minutes in a TCG guest on a loaded host.
+        for injector in injectors { _ = try injector.waitForLine(startingWith: "{", timeout: 400) }
         usleep(500_000)
         let after = try counters.map { try snmpCounter($0.0, $0.1, file: $0.2, namespace: pair.a) }
         for netmon in netmons { #expect(netmon.stop() == 0, "\(netmon.stderr)") }
