@@ -98,7 +98,9 @@ client_ts = timestamp(sent_by_client[-1])[0]
 server_ts = timestamp(sent_by_server[-1])[0]
 
 network = IPv6(src=client.getsockname()[0], dst=server) if ipv6 else IP(src=client.getsockname()[0], dst=server)
-options = [("NOP", None), ("NOP", None), ("Timestamp", (client_ts + 1, server_ts))]
+# Well ahead of the last timestamp seen: the client's kernel may still send a segment (the delayed
+# ACK of "hi") after the sniffer stopped, and a value only 1 ahead then fails PAWS (seen in a VM).
+options = [("NOP", None), ("NOP", None), ("Timestamp", ((client_ts + 100000) % 2**32, server_ts))]
 payload = Raw(b"x" * 10)
 segment = {
     "csum": lambda: TCP(sport=client_port, dport=port, seq=seq, ack=ack, flags="PA", options=options) / payload,
