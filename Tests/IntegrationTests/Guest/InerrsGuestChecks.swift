@@ -36,15 +36,19 @@ struct InerrsGuestChecks {
         try #require(!variants.isEmpty, "this kernel supports no legacy inerrs variant")
         let pair = try VethPair()
         defer { try? pair.remove() }
-        let kinds = Self.reasons.keys.sorted()
+        // Every kind over IPv4, and a checksum over IPv6 (tcp_v6_rcv's range); "csum6" sends "csum".
+        let kinds = Self.reasons.keys.sorted() + ["csum6"]
         let basePort = 9000 + Int.random(in: 0..<800)
         let port = Dictionary(uniqueKeysWithValues: kinds.enumerated().map { ($1, basePort + $0) })
         let closedPort = basePort + kinds.count
+        func server(_ kind: String) -> String { kind.hasSuffix("6") ? pair.address6A : pair.addressA }
+        func client(_ kind: String) -> String { kind.hasSuffix("6") ? pair.address6B : pair.addressB }
+        func sent(_ kind: String) -> String { kind.hasSuffix("6") ? String(kind.dropLast()) : kind }
 
         // Servers first, all at once: Python starts slowly in a guest. They listen once netmon runs,
         // so that netmon sees who listens.
         let servers = try kinds.map { kind in
-            try InerrsPeers.Peer(namespace: pair.a, arguments: ["server", pair.addressA, String(port[kind]!)])
+            try InerrsPeers.Peer(namespace: pair.a, arguments: ["server", server(kind), String(port[kind]!)])
         }
         defer { for server in servers { server.finish() } }
         let serverPIDs = try servers.map { Int(try $0.waitForLine(startingWith: "ready ", timeout: 120).dropFirst(6)) ?? -1 }
@@ -63,12 +67,14 @@ struct InerrsGuestChecks {
         let before = try counters.map { try snmpCounter($0.0, $0.1, file: $0.2, namespace: pair.a) }
         // All injectors at once: each starts scapy, the slow part inside a guest.
         let injectors = try kinds.map { kind in
-            try InerrsPeers.Peer(namespace: pair.b, arguments: ["inject", "vb", pair.addressA, String(port[kind]!),
-                                                                kind, String(Self.segments)])
+            try InerrsPeers.Peer(namespace: pair.b, arguments: ["inject", "vb", server(kind), String(port[kind]!),
+                                                                sent(kind), String(Self.segments)])
         }
         defer { for injector in injectors { injector.finish() } }
-        // SYNs to a port nobody listens on: NO_SOCKET (--all), each answered with a reset.
-        try sh(pair.inB("/usr/bin/python3 -c 'import socket\nfor _ in range(\(Self.segments)):\n s = socket.socket()\n try: s.connect((\"\(pair.addressA)\", \(closedPort)))\n except OSError: pass'"))
+        // SYNs to a port nobody listens on, over IPv4 and IPv6: NO_SOCKET (--all), each answered with a reset.
+        for address in [pair.addressA, pair.address6A] {
+            try sh(pair.inB("/usr/bin/python3 -c 'import socket\nfor _ in range(\(Self.segments)):\n s = socket.socket(socket.AF_INET6 if \":\" in \"\(address)\" else socket.AF_INET)\n try: s.connect((\"\(address)\", \(closedPort)))\n except OSError: pass'"))
+        }
         // Seven scapy processes at once take minutes in a TCG guest on a loaded host.
         for injector in injectors { _ = try injector.waitForLine(startingWith: "{", timeout: 400) }
         usleep(500_000)
@@ -77,22 +83,23 @@ struct InerrsGuestChecks {
 
         // The kernel's own counts of what was sent (InerrsIntegrationTests: which kind counts where).
         let k = Int64(Self.segments)
-        #expect(zip(after, before).map { $0 - $1 } == [3 * k, k, k, k, k],
+        #expect(zip(after, before).map { $0 - $1 } == [4 * k, 2 * k, k, k, k],
                 "InErrs, InCsumErrors, TCPSYNChallenge, PAWSEstab, TCPMD5Unexpected")
 
         for (variant, netmon) in zip(variants, netmons) {
             let reported = try Self.reported(by: variant)
             for (kind, serverPID) in zip(kinds, serverPIDs) {
-                let lines = InerrsLine.parse(netmon, saddr: pair.addressB, daddr: pair.addressA, port: port[kind]!)
-                #expect(lines.count == (reported.contains(kind) ? Self.segments : 0), "\(variant) \(kind): \(lines.map(\.reason))")
+                let lines = InerrsLine.parse(netmon, saddr: client(kind), daddr: server(kind), port: port[kind]!)
+                #expect(lines.count == (reported.contains(sent(kind)) ? Self.segments : 0), "\(variant) \(kind): \(lines.map(\.reason))")
                 for line in lines {
-                    #expect(line.reason == Self.reasons[kind], "\(variant) \(kind)")
+                    #expect(line.reason == Self.reasons[sent(kind)], "\(variant) \(kind)")
                     #expect(line.state == "ESTABLISHED", "\(variant) \(kind)")
                     #expect(line.pid == serverPID && line.comm == "python3", "\(variant) \(kind) owner: \(line.pid) \(line.comm)")
                 }
             }
             let closed = InerrsLine.parse(netmon, saddr: pair.addressB, daddr: pair.addressA, port: closedPort)
-            #expect(closed.count == (variant == "fexit" ? Self.segments : 0), "\(variant) closed port: \(closed.map(\.reason))")
+                + InerrsLine.parse(netmon, saddr: pair.address6B, daddr: pair.address6A, port: closedPort)
+            #expect(closed.count == (variant == "fexit" ? 2 * Self.segments : 0), "\(variant) closed port: \(closed.map(\.reason))")
             #expect(closed.allSatisfy { $0.reason == "NO_SOCKET" && $0.state == "-" }, "\(variant) closed port")
         }
     }
