@@ -176,6 +176,18 @@ static __always_inline __u32 legacy_sequence_reason(const struct tcp_sock *tp, c
     return 0;
 }
 
+/* tcp_validate_incoming's test for a reset it acts on: at rcv_nxt, or one before it in the states
+ * tcp_reset_check() names (the peer may not have seen our FIN's ACK yet). */
+static __always_inline bool legacy_reset_accepted(const struct tcp_sock *tp, const struct sk_buff *skb)
+{
+    __u32 seq = BPF_CORE_READ((const struct tcp_skb_cb *)skb->cb, seq);
+    __u32 rcv_nxt = BPF_CORE_READ(tp, rcv_nxt);
+    if (seq == rcv_nxt)
+        return true;
+    __u8 state = BPF_CORE_READ((const struct sock *)tp, __sk_common.skc_state);
+    return seq == rcv_nxt - 1 && (state == TCP_CLOSE_WAIT || state == TCP_LAST_ACK || state == TCP_CLOSING);
+}
+
 SEC("fexit/tcp_validate_incoming")
 int BPF_PROG(inerrs_check_incoming, struct sock *sk, struct sk_buff *skb, const struct tcphdr *th,
              int syn_inerr, bool accepted)
@@ -193,6 +205,10 @@ int BPF_PROG(inerrs_check_incoming, struct sock *sk, struct sk_buff *skb, const 
         if (header.syn && !header.rst)  // answered with a challenge ACK, like any SYN
             reason = INERRS_LEGACY_TCP_INVALID_SYN;
     } else if (header.rst) {
+        // A reset the kernel accepted (exact sequence) closed the connection: no drop reason on the
+        // newer kernels either. One in the window but not exact got a challenge ACK: TCP_RESET.
+        if (legacy_reset_accepted(tp, skb))
+            return 0;
         reason = INERRS_LEGACY_TCP_RESET;
     } else if (header.syn) {
         reason = INERRS_LEGACY_TCP_INVALID_SYN;

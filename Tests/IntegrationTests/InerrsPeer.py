@@ -14,7 +14,8 @@
 # CASE: csum (bad TCP checksum), doff (data offset 4 < 5), seq (sequence 2^30 beyond the
 # window), ack (acknowledges data never sent), syn (SYN on the established connection),
 # paws (timestamp older than the last one seen: fails PAWS), md5 (an MD5 signature option on a
-# connection without MD5 keys).
+# connection without MD5 keys), old (data 2^20 before the window), rst (a reset in the window but
+# not at its start: answered with a challenge ACK, the connection lives on).
 import json
 import os
 import socket
@@ -115,6 +116,9 @@ segment = {
                     / payload,
     "md5": lambda: TCP(sport=client_port, dport=port, seq=seq, ack=ack, flags="PA",
                        options=[("MD5", b"\0" * 16)]) / payload,
+    "old": lambda: TCP(sport=client_port, dport=port, seq=(seq - 2**20) % 2**32, ack=ack, flags="PA",
+                       options=options) / payload,
+    "rst": lambda: TCP(sport=client_port, dport=port, seq=(seq + 1000) % 2**32, flags="R"),
 }[case]
 for _ in range(count):
     packet = network / segment()

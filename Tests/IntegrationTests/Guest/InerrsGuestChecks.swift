@@ -10,11 +10,12 @@ import Testing
        .enabled(if: BPFTestGate.shouldRun, "requires root and kernel BTF"))
 struct InerrsGuestChecks {
     /// What InerrsPeer.py sends and the reason Linux 6.18 gives it (InerrsIntegrationTests has why;
-    /// md5: an MD5 option on a connection without keys fails tcp_v4_rcv's MD5 check).
+    /// md5: an MD5 option on a connection without keys fails tcp_v4_rcv's MD5 check; old: data
+    /// before the window fails tcp_sequence; rst: a reset in the window but not at rcv_nxt).
     static let reasons = [
         "csum": "TCP_CSUM", "doff": "PKT_TOO_SMALL", "seq": "TCP_INVALID_SEQUENCE",
         "ack": "TCP_ACK_UNSENT_DATA", "syn": "TCP_INVALID_SYN", "paws": "TCP_RFC7323_PAWS",
-        "md5": "TCP_MD5UNEXPECTED",
+        "md5": "TCP_MD5UNEXPECTED", "old": "TCP_OLD_SEQUENCE", "rst": "TCP_RESET",
     ]
     /// The kinds each legacy variant tells apart; it must stay silent about the others. (fexit's MD5
     /// check needs tcp_v4_inbound_md5_hash, which kernels since 5.19 call tcp_inbound_md5_hash.)
@@ -22,7 +23,7 @@ struct InerrsGuestChecks {
         switch variant {
         case "fexit":
             let md5 = try sh("grep -c ' tcp_v4_inbound_md5_hash$' /proc/kallsyms || true").contains { $0 != "0" && $0.isNumber }
-            return ["csum", "doff", "seq", "ack", "syn", "paws"] + (md5 ? ["md5"] : [])
+            return ["csum", "doff", "seq", "ack", "syn", "paws", "old", "rst"] + (md5 ? ["md5"] : [])
         default: return ["csum", "doff"]
         }
     }
