@@ -157,11 +157,14 @@ static __always_inline bool reason_selected(__u32 reason)
     return inerrs_config.reasons[word] & (1ULL << (reason % 64));
 }
 
-static __always_inline int report_drop(struct sk_buff *skb, __u32 reason, struct sock *rx_sk)
+// The one way every drop program reports (inerrs_legacy.bpf.h too): keeps selected reasons of
+// received TCP segments of the selected family and owner, finds the socket's owner and emits
+// the event. ctx is the calling program's context; rx_sk may be NULL.
+static __always_inline void report_drop(void *ctx, struct sk_buff *skb, __u32 reason, const struct sock *rx_sk)
 {
     // Cheapest tests first: most freed skbs are not drops with a selected reason, or not received.
     if (!reason_selected(reason) || skb->skb_iif == 0)
-        return 0;
+        return;
 
     struct inerrs_event event = { .reason = reason };
     struct inerrs_tuple tuple = {};
@@ -170,7 +173,7 @@ static __always_inline int report_drop(struct sk_buff *skb, __u32 reason, struct
     if (skb->protocol == bpf_htons(ETH_P_IP)) {
         struct iphdr ip;
         if (bpf_probe_read_kernel(&ip, sizeof(ip), network) || ip.protocol != IPPROTO_TCP)
-            return 0;
+            return;
         event.ip_version = 4;
         __builtin_memcpy(event.saddr, &ip.saddr, 4);
         __builtin_memcpy(event.daddr, &ip.daddr, 4);
@@ -181,7 +184,7 @@ static __always_inline int report_drop(struct sk_buff *skb, __u32 reason, struct
         struct ipv6hdr ip;
         // Segments behind IPv6 extension headers are not parsed (nexthdr is then not TCP).
         if (bpf_probe_read_kernel(&ip, sizeof(ip), network) || ip.nexthdr != IPPROTO_TCP)
-            return 0;
+            return;
         event.ip_version = 6;
         __builtin_memcpy(event.saddr, &ip.saddr, 16);
         __builtin_memcpy(event.daddr, &ip.daddr, 16);
@@ -189,15 +192,15 @@ static __always_inline int report_drop(struct sk_buff *skb, __u32 reason, struct
         __builtin_memcpy(tuple.local, &ip.daddr, 16);
         transport_offset = sizeof(ip);
     } else {
-        return 0;
+        return;
     }
     if (inerrs_config.ip_version && inerrs_config.ip_version != event.ip_version)
-        return 0;
+        return;
 
     // The transport header offset may not be set yet, so it comes from the IP header.
     struct tcphdr tcp;
     if (bpf_probe_read_kernel(&tcp, sizeof(tcp), network + (transport_offset & 0x3f)))
-        return 0;
+        return;
     event.sport = bpf_ntohs(tcp.source);
     event.dport = bpf_ntohs(tcp.dest);
     tuple.remote_port = event.sport;
@@ -234,7 +237,7 @@ static __always_inline int report_drop(struct sk_buff *skb, __u32 reason, struct
             owner = bpf_map_lookup_elem(&inerrs_owners, &listener);
     }
     if (inerrs_config.owner_pid && (!owner || owner->pid != inerrs_config.owner_pid))
-        return 0;
+        return;
     if (owner) {
         event.pid = owner->pid;
         __builtin_memcpy(event.comm, owner->comm, sizeof(event.comm));
@@ -246,19 +249,23 @@ static __always_inline int report_drop(struct sk_buff *skb, __u32 reason, struct
     event.time_ns = bpf_ktime_get_ns();
     if (bpf_ringbuf_output(&inerrs_events, &event, sizeof(event), netmon_ringbuf_flags(event.time_ns)))
         netmon_count_lost();
-    return 0;
+    return;
 }
 
 // Linux 6.13+: the tracepoint also names the socket the segment was delivered to.
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(inerrs_drop, struct sk_buff *skb, void *location, enum skb_drop_reason reason, struct sock *rx_sk)
 {
-    return report_drop(skb, reason, rx_sk);
+    report_drop(ctx, skb, reason, rx_sk);
+    return 0;
 }
 
 // Linux 5.17-6.12: no rx_sk argument; the socket comes from skb->sk or the remembered addresses.
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(inerrs_drop_without_rx_sk, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
 {
-    return report_drop(skb, reason, NULL);
+    report_drop(ctx, skb, reason, NULL);
+    return 0;
 }
+
+#include "inerrs_legacy.bpf.h"

@@ -59,7 +59,8 @@ public struct InerrsCommand: Subcommand {
             without a reason (NOT_SPECIFIED) are never shown. The lists are those of Linux
             6.18; a reason another kernel adds is sorted by the same name patterns.
 
-            Needs drop reasons in the kernel (Linux 5.17 or later).
+            Kernels without drop reasons (before 5.17) get the same names from netmon's own
+            checks, fewer of them: see README (netmon kernel shows the variant in use).
             """
     )
 
@@ -87,11 +88,13 @@ public struct InerrsCommand: Subcommand {
         let reasons: DropReasons
         do {
             let probe = try KernelProbe()
-            reasons = DropReasons(enumerators: probe.btf.enumerators(of: "skb_drop_reason"))
-            guard !reasons.names.isEmpty else {
-                throw RuntimeFailure("inerrs needs the kernel's packet drop reasons (enum skb_drop_reason, Linux 5.17 or later), and this kernel has none")
+            let variant = try context.choose(InerrsProgram.drop, in: spec, probe: probe)
+            if InerrsProgram.legacyVariants.contains(variant.name) {
+                reasons = .legacy
+                try LegacyPrograms.prepare(spec, variant: variant, probe: probe)
+            } else {
+                reasons = DropReasons(enumerators: probe.btf.enumerators(of: "skb_drop_reason"))
             }
-            try context.choose(InerrsProgram.drop, in: spec, probe: probe)
         }
         try spec.setConstant("inerrs_config", to: InerrsConfig.make(reasons: reasons.selected(all: all),
                                                                     ownerPID: ownerPID, family: family))

@@ -13,11 +13,14 @@
 #
 # CASE: csum (bad TCP checksum), doff (data offset 4 < 5), seq (sequence 2^30 beyond the
 # window), ack (acknowledges data never sent), syn (SYN on the established connection),
-# paws (timestamp older than the last one seen: fails PAWS).
+# paws (timestamp older than the last one seen: fails PAWS), md5 (an MD5 signature option on a
+# connection without MD5 keys), old (data 2^20 before the window), rst (a reset in the window but
+# not at its start: answered with a challenge ACK, the connection lives on).
 import json
 import os
 import socket
 import sys
+import threading
 import time
 
 # The mode runs first so that the server (no scapy needed) starts fast.
@@ -41,7 +44,11 @@ if sys.argv[1] == "server":
 import logging
 
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
-from scapy.all import IP, IPv6, TCP, AsyncSniffer, Raw, send  # noqa: E402
+# Only the modules needed (scapy.all loads every layer: 3x the start-up, which counts in a VM guest).
+from scapy.layers.inet import IP, TCP  # noqa: E402
+from scapy.layers.inet6 import IPv6  # noqa: E402
+from scapy.packet import Raw  # noqa: E402
+from scapy.sendrecv import AsyncSniffer, send  # noqa: E402
 
 interface, server, port, case, count = sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], int(sys.argv[6])
 ipv6 = ":" in server
@@ -54,9 +61,14 @@ def ours(packet):
         and client_port in (packet[TCP].sport, packet[TCP].dport)
 
 
-sniffer = AsyncSniffer(iface=interface, store=True, lfilter=lambda p: TCP in p and port in (p[TCP].sport, p[TCP].dport))
+# The sniffer's socket must be open before the handshake: wait for it (a fixed sleep was too short
+# with several injectors starting at once in a slow VM guest).
+sniffing = threading.Event()
+sniffer = AsyncSniffer(iface=interface, store=True, lfilter=lambda p: TCP in p and port in (p[TCP].sport, p[TCP].dport),
+                       started_callback=sniffing.set)
 sniffer.start()
-time.sleep(0.5)  # the sniffer's socket must be open before the handshake
+if not sniffing.wait(60):
+    sys.exit("the sniffer did not start")
 client.connect((server, port))
 client_port = client.getsockname()[1]
 client.sendall(b"hello")
@@ -87,7 +99,9 @@ client_ts = timestamp(sent_by_client[-1])[0]
 server_ts = timestamp(sent_by_server[-1])[0]
 
 network = IPv6(src=client.getsockname()[0], dst=server) if ipv6 else IP(src=client.getsockname()[0], dst=server)
-options = [("NOP", None), ("NOP", None), ("Timestamp", (client_ts + 1, server_ts))]
+# Well ahead of the last timestamp seen: the client's kernel may still send a segment (the delayed
+# ACK of "hi") after the sniffer stopped, and a value only 1 ahead then fails PAWS (seen in a VM).
+options = [("NOP", None), ("NOP", None), ("Timestamp", ((client_ts + 100000) % 2**32, server_ts))]
 payload = Raw(b"x" * 10)
 segment = {
     "csum": lambda: TCP(sport=client_port, dport=port, seq=seq, ack=ack, flags="PA", options=options) / payload,
@@ -100,6 +114,11 @@ segment = {
     "paws": lambda: TCP(sport=client_port, dport=port, seq=seq, ack=ack, flags="PA",
                         options=[("NOP", None), ("NOP", None), ("Timestamp", ((client_ts - 100000) % 2**32, server_ts))])
                     / payload,
+    "md5": lambda: TCP(sport=client_port, dport=port, seq=seq, ack=ack, flags="PA",
+                       options=[("MD5", b"\0" * 16)]) / payload,
+    "old": lambda: TCP(sport=client_port, dport=port, seq=(seq - 2**20) % 2**32, ack=ack, flags="PA",
+                       options=options) / payload,
+    "rst": lambda: TCP(sport=client_port, dport=port, seq=(seq + 1000) % 2**32, flags="R"),
 }[case]
 for _ in range(count):
     packet = network / segment()
