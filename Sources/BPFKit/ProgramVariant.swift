@@ -63,6 +63,14 @@ public struct VariantOverrides: Sendable, Equatable {
 
     public var isEmpty: Bool { choices.isEmpty }
 
+    /// The forced groups that match none of `groups` (neither a group nor a prefix of one): a
+    /// misspelt group would otherwise be ignored silently, and a test would believe it ran a fallback.
+    public func unknownGroups(among groups: [String]) -> [String] {
+        choices.map(\.group).filter { forcedGroup in
+            !groups.contains { $0 == forcedGroup || $0.hasPrefix(forcedGroup + ".") }
+        }
+    }
+
     /// The forced variant for `group`: the most specific matching choice, if any.
     public func forced(for group: String) -> String? {
         choices.filter { group == $0.group || group.hasPrefix($0.group + ".") }

@@ -307,7 +307,7 @@ struct ConnIntegrationTests {
             netmon.process.executableURL = URL(fileURLWithPath: tool)
             netmon.process.arguments = Array(launcher.dropFirst()) + [netmonPath()] + arguments
         }
-        try netmon.process.run()
+        try netmon.launch()
         defer { netmon.stop() }
         let deadline = Date().addingTimeInterval(20)
         while !netmon.stderr.contains("Tracing") && netmon.process.isRunning && Date() < deadline { usleep(10_000) }

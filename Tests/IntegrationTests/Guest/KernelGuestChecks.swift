@@ -5,7 +5,7 @@ import Testing
 /// a command whose every job has a variant starts with those variants (and each other supported
 /// variant, forced, loads and attaches); a job without one, or a variant forced that the kernel
 /// lacks, ends the command with one line naming the job and what is missing.
-@Suite("kernel guest checks", .tags(.guest), .serialized,
+@Suite("kernel guest checks", .tags(.guest), .serialized, .connExclusive,
        .enabled(if: BPFTestGate.shouldRun, "requires root and kernel BTF"))
 struct KernelGuestChecks {
     /// How each command is started for these checks: it runs until stopped.
@@ -157,5 +157,11 @@ struct KernelGuestChecks {
         let malformed = try runNetmon(["nic", "-n", "lo", "-c", "1"], environment: ["NETMON_FORCE_VARIANT": "nic"])
         #expect(malformed.status == 2 && malformed.stdout.isEmpty)
         #expect(malformed.stderr == "netmon: NETMON_FORCE_VARIANT: 'nic' is not GROUP=VARIANT (e.g. bytes=kprobe)\n")
+
+        // A misspelt job must not be ignored: the run would silently use the preferred variants.
+        let misspelt = try runNetmon(["nic", "-n", "lo", "-c", "1"], environment: ["NETMON_FORCE_VARIANT": "nix=tp_btf"])
+        #expect(misspelt.status == 2 && misspelt.stdout.isEmpty)
+        #expect(Self.messages(misspelt.stderr).count == 1)
+        #expect(misspelt.stderr.hasPrefix("netmon: NETMON_FORCE_VARIANT: no job 'nix' (jobs: nic.tx, nic.rx"), "\(misspelt.stderr)")
     }
 }
