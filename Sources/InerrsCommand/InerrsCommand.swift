@@ -63,7 +63,7 @@ public struct InerrsCommand: Subcommand {
             """
     )
 
-    public static var variantGroups: [VariantGroup] { [InerrsProgram.drop] }
+    public static var variantGroups: [VariantGroup] { InerrsProgram.groups }
 
     public let common: CommonOptions
     let ownerPID: UInt32?
@@ -84,19 +84,32 @@ public struct InerrsCommand: Subcommand {
         let loop = try EventLoop()
         try Privilege.require()
         let spec = try EmbeddedObject.open("inerrs")
+        PrivateTracefs.mountIfNeeded(context)
         let reasons: DropReasons
+        let storage: InerrsConfig.Storage
         do {
             let probe = try KernelProbe()
             reasons = DropReasons(enumerators: probe.btf.enumerators(of: "skb_drop_reason"))
             guard !reasons.names.isEmpty else {
                 throw RuntimeFailure("inerrs needs the kernel's packet drop reasons (enum skb_drop_reason, Linux 5.17 or later), and this kernel has none")
             }
-            try context.choose(InerrsProgram.drop, in: spec, probe: probe)
+            let drop = try context.choose(InerrsProgram.drop, in: spec, probe: probe)
+            let owners = try context.choose(InerrsProgram.owners, in: spec, probe: probe)
+            try context.choose(InerrsProgram.accept, in: spec, probe: probe)
+            storage = InerrsConfig.Storage(owners: owners.name, drop: drop.name)
+        }
+        if storage.socketLocal {
+            // Connecting sockets are remembered by address only without socket-local storage.
+            try spec.setMaxEntries(1, map: "inerrs_connecting")
         }
         try spec.setConstant("inerrs_config", to: InerrsConfig.make(reasons: reasons.selected(all: all),
-                                                                    ownerPID: ownerPID, family: family))
+                                                                    ownerPID: ownerPID, family: family,
+                                                                    storage: storage))
         var object = try spec.load()
         try object.attachAll()
+        // After the state-change and accept programs are attached, so that no socket made or
+        // accepted meanwhile is missed.
+        _ = try object.runIterator(InerrsProgram.holdersIterator)
 
         let output = context.output
         let json = common.json

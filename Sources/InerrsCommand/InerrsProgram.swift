@@ -12,4 +12,39 @@ enum InerrsProgram {
                        requires: [KernelRequirement(.tracepointArguments("kfree_skb", atLeast: 3),
                                                     "tracepoint skb:kfree_skb with its reason argument (Linux 5.17+)")]),
     ])
+
+    /// Drop variants that are BTF-typed programs and so may read socket-local storage.
+    static let dropVariantsReadingStorage: Set<String> = ["rx_sk", "reason"]
+
+    static let stateChange = KernelRequirement(.hook(.btfTracepoint(category: "sock", name: "inet_sock_set_state")),
+                                               "BTF-typed tracepoint sock:inet_sock_set_state (Linux 5.5+)")
+    static let taskFiles = KernelRequirement(.hook(.iterator(target: "task_file")),
+                                             "iterator task_file (Linux 5.8+)")
+
+    /// Who holds each socket: connect()/listen() at their state changes and every socket open at
+    /// start-up; kept in socket-local storage where tracing programs may use it (Linux 5.11+).
+    static let owners = VariantGroup("inerrs.owners", job: "know which process holds each TCP socket", variants: [
+        ProgramVariant("sk_storage", programs: ["inerrs_state", "inerrs_holders"],
+                       requires: [stateChange, taskFiles,
+                                  KernelRequirement(.function("bpf_sk_storage_tracing_allowed"),
+                                                    "socket-local storage from tracing programs (Linux 5.11+)")]),
+        ProgramVariant("hash", programs: ["inerrs_state", "inerrs_holders"], requires: [stateChange, taskFiles]),
+    ])
+
+    /// Which process accept() hands a socket to, at the syscall's exit.
+    static let accept = VariantGroup("inerrs.accept", job: "see accept() hand sockets to processes", variants: [
+        ProgramVariant("syscalls", programs: ["inerrs_accept4_exit", "inerrs_accept_exit"],
+                       requires: [KernelRequirement(.hook(.tracepoint(category: "syscalls", name: "sys_exit_accept4")),
+                                                    "tracepoint syscalls:sys_exit_accept4 (tracefs)"),
+                                  KernelRequirement(.hook(.tracepoint(category: "syscalls", name: "sys_exit_accept")),
+                                                    "tracepoint syscalls:sys_exit_accept (tracefs)")]),
+        ProgramVariant("sys_exit", programs: ["inerrs_sys_exit"],
+                       requires: [KernelRequirement(.hook(.btfTracepoint(category: "raw_syscalls", name: "sys_exit")),
+                                                    "BTF-typed tracepoint raw_syscalls:sys_exit (Linux 5.5+)")]),
+    ])
+
+    static var groups: [VariantGroup] { [drop, owners, accept] }
+
+    /// The iterator that finds the holders of the sockets open at start-up.
+    static let holdersIterator = "inerrs_holders"
 }

@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * netmon inerrs: which processes hold each TCP socket. Included by inerrs.bpf.c after
+ * `inerrs_config`; also needs sockets.bpf.h.
+ *
+ * The kernel records no owning process in a socket; the holder of a socket is a process with a
+ * file descriptor on it. It is learned where a process is running with the socket in hand:
+ *   - connect() and listen(): sock:inet_sock_set_state to SYN_SENT / LISTEN runs in the caller;
+ *   - accept(): at the syscall's exit, from the returned fd (accepted sockets reach ESTABLISHED
+ *     in softirq, before and regardless of which process takes them);
+ *   - sockets that exist when netmon starts: an iter/task_file iterator walks every process's
+ *     open files once, after the programs above are attached, and records each holder.
+ * When several processes hold a socket (a pre-fork server's listener, an fd passed or inherited)
+ * the first one found is reported (the iterator walks processes in PID order, so the lowest PID;
+ * a later connect/listen/accept replaces them all) and up to INERRS_HOLDERS are remembered for -p.
+ * Processes that inherit or receive a socket while netmon runs are not learned.
+ *
+ * Two places hold owners:
+ *   inerrs_owners       socket-local storage (Linux 5.11+ for tracing programs): lives and dies
+ *                       with the socket, no bound, no eviction. Set for connect()/listen() and by
+ *                       the iterator. Needs a BTF pointer to the socket, which the accept exit
+ *                       does not have.
+ *   inerrs_connections  addresses -> socket and holders, for established and listening sockets
+ *                       only (deleted when the socket closes): how a segment dropped before the
+ *                       kernel's socket lookup finds its socket, and where accept() records the
+ *                       holder. A hash without preallocation, at most 16384 sockets; past that,
+ *                       newer sockets are not indexed (no eviction of live ones).
+ * Without socket-local storage (5.10), inerrs_connecting carries a connect()ing socket's owner
+ * to its ESTABLISHED state instead.
+ */
+#ifndef NETMON_INERRS_OWNERS_BPF_H
+#define NETMON_INERRS_OWNERS_BPF_H
+
+struct {
+    __uint(type, BPF_MAP_TYPE_SK_STORAGE);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, int);
+    __type(value, struct inerrs_owner);
+} inerrs_owners SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __uint(max_entries, 16384);
+    __type(key, struct inerrs_tuple);
+    __type(value, struct inerrs_connection);
+} inerrs_connections SEC(".maps");
+
+/* Socket (kernel address) -> owner, only between SYN_SENT and the next state, only without
+ * socket-local storage (userspace shrinks it to one entry otherwise). */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __uint(max_entries, 4096);
+    __type(key, __u64);
+    __type(value, struct inerrs_owner);
+} inerrs_connecting SEC(".maps");
+
+static __always_inline void mapped_v4(__u8 out[16], __be32 address)
+{
+    __builtin_memset(out, 0, 10);
+    out[10] = 0xff;
+    out[11] = 0xff;
+    __builtin_memcpy(out + 12, &address, 4);
+}
+
+/* :: or ::ffff:0.0.0.0, the two ways a socket says "every address". */
+static __always_inline bool is_unspecified(const __u8 address[16])
+{
+    __u64 high, low;
+    __builtin_memcpy(&high, address, 8);
+    __builtin_memcpy(&low, address + 8, 8);
+    if (high != 0)
+        return false;
+    __u8 mapped_any[8] = { 0, 0, 0xff, 0xff, 0, 0, 0, 0 };
+    __u64 mapped;
+    __builtin_memcpy(&mapped, mapped_any, 8);
+    return low == 0 || low == mapped;
+}
+
+/* The socket's addresses in the form a segment to it would carry. A listener's remote side is
+ * zero, and so is its local address when it listens on every address. CO-RE reads: `sk` may be a
+ * plain kernel address (the accept exit). */
+static __always_inline void socket_tuple(const struct sock *sk, bool listener, struct inerrs_tuple *tuple)
+{
+    __builtin_memset(tuple, 0, sizeof(*tuple));
+    if (BPF_CORE_READ(sk, __sk_common.skc_family) == AF_INET) {
+        mapped_v4(tuple->local, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
+        if (!listener)
+            mapped_v4(tuple->remote, BPF_CORE_READ(sk, __sk_common.skc_daddr));
+    } else {
+        BPF_CORE_READ_INTO(&tuple->local, sk, __sk_common.skc_v6_rcv_saddr);
+        if (!listener)
+            BPF_CORE_READ_INTO(&tuple->remote, sk, __sk_common.skc_v6_daddr);
+    }
+    tuple->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+    if (listener) {
+        if (is_unspecified(tuple->local))
+            __builtin_memset(tuple->local, 0, 16);
+    } else {
+        tuple->remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+    }
+}
+
+/* States whose sockets are in inerrs_connections (those a segment can reach after ESTABLISHED). */
+static __always_inline bool indexed_state(int state)
+{
+    return state == TCP_ESTABLISHED || state == TCP_FIN_WAIT1 || state == TCP_FIN_WAIT2 ||
+           state == TCP_CLOSE_WAIT || state == TCP_LAST_ACK || state == TCP_CLOSING || state == TCP_LISTEN;
+}
+
+static __always_inline void holder_of(struct task_struct *task, struct inerrs_owner *owner)
+{
+    __builtin_memset(owner, 0, sizeof(*owner));
+    owner->pid = BPF_CORE_READ(task, tgid);
+    owner->holders[0] = owner->pid;
+    BPF_CORE_READ_STR_INTO(&owner->comm, task, group_leader, comm);
+}
+
+static __always_inline void current_holder(struct inerrs_owner *owner)
+{
+    holder_of((struct task_struct *)bpf_get_current_task(), owner);
+}
+
+/* Adds `pid` to the holders, unless known or no slot is free; the first holder stays reported. */
+static __always_inline void add_holder(struct inerrs_owner *owner, const struct inerrs_owner *holder)
+{
+    if (owner->pid == 0) {
+        *owner = *holder;
+        return;
+    }
+    for (int i = 0; i < INERRS_HOLDERS; i++) {
+        if (owner->holders[i] == holder->pid)
+            return;
+        if (owner->holders[i] == 0) {
+            owner->holders[i] = holder->pid;
+            return;
+        }
+    }
+}
+
+/* Indexes an established or listening socket by its addresses, with `owner` (may be NULL:
+ * an accepted socket before accept() returns it). */
+static __always_inline void index_socket(const struct sock *sk, bool listener, const struct inerrs_owner *owner)
+{
+    struct inerrs_tuple tuple;
+    struct inerrs_connection connection = { .socket = (__u64)sk };
+    if (owner)
+        connection.owner = *owner;
+    socket_tuple(sk, listener, &tuple);
+    bpf_map_update_elem(&inerrs_connections, &tuple, &connection, BPF_ANY);
+}
+
+static __always_inline void forget_socket(const struct sock *sk, bool listener)
+{
+    struct inerrs_tuple tuple;
+    socket_tuple(sk, listener, &tuple);
+    struct inerrs_connection *known = bpf_map_lookup_elem(&inerrs_connections, &tuple);
+    if (known && known->socket == (__u64)sk)  /* a newer socket may have the same addresses by now */
+        bpf_map_delete_elem(&inerrs_connections, &tuple);
+}
+
+/* connect() or listen() in the current process. */
+static __always_inline void made_by_current(const struct sock *sk, bool listener)
+{
+    struct inerrs_owner owner;
+    current_holder(&owner);
+    if (inerrs_config.sk_storage) {
+        struct inerrs_owner *stored = bpf_sk_storage_get(&inerrs_owners, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+        if (stored)
+            *stored = owner;
+    } else if (!listener) {
+        __u64 key = (__u64)sk;
+        bpf_map_update_elem(&inerrs_connecting, &key, &owner, BPF_ANY);
+    }
+    if (listener)
+        index_socket(sk, true, &owner);
+}
+
+/* A socket reached ESTABLISHED: an active one carries its connect()ing owner along; a passive
+ * one has none until accept() returns it. */
+static __always_inline void established(const struct sock *sk, int oldstate)
+{
+    struct inerrs_owner *owner = NULL;
+    if (oldstate == TCP_SYN_SENT) {
+        if (inerrs_config.sk_storage) {
+            owner = bpf_sk_storage_get(&inerrs_owners, (void *)sk, 0, 0);
+        } else {
+            __u64 key = (__u64)sk;
+            owner = bpf_map_lookup_elem(&inerrs_connecting, &key);
+        }
+    }
+    index_socket(sk, false, owner);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(inerrs_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+    if (sk->sk_protocol != IPPROTO_TCP)
+        return 0;
+    if (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN)
+        made_by_current(sk, newstate == TCP_LISTEN);
+    else if (newstate == TCP_ESTABLISHED)
+        established(sk, oldstate);
+    else if (newstate == TCP_CLOSE && indexed_state(oldstate))
+        forget_socket(sk, oldstate == TCP_LISTEN);
+    if (oldstate == TCP_SYN_SENT && !inerrs_config.sk_storage) {
+        __u64 key = (__u64)sk;
+        bpf_map_delete_elem(&inerrs_connecting, &key);
+    }
+    return 0;
+}
+
+/* ---- accept ---- */
+
+/* accept()/accept4() returned `fd` in the current process: it now holds that socket. */
+static __always_inline void accepted(long fd)
+{
+    const struct sock *sk = netmon_fd_tcp_socket_core(fd);
+    if (!sk)
+        return;
+    struct inerrs_tuple tuple;
+    socket_tuple(sk, false, &tuple);
+    struct inerrs_connection *known = bpf_map_lookup_elem(&inerrs_connections, &tuple);
+    if (known && known->socket == (__u64)sk)
+        current_holder(&known->owner);
+}
+
+/* The format of syscalls:sys_exit_* (/sys/kernel/tracing/events/syscalls/sys_exit_accept4/format). */
+struct inerrs_syscall_exit_args {
+    __u64 common;
+    int syscall_nr;
+    int padding;
+    long ret;
+};
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int inerrs_accept4_exit(struct inerrs_syscall_exit_args *args)
+{
+    accepted(args->ret);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int inerrs_accept_exit(struct inerrs_syscall_exit_args *args)
+{
+    accepted(args->ret);
+    return 0;
+}
+
+#if defined(__TARGET_ARCH_x86)
+#define INERRS_SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#define INERRS_NR_ACCEPT 43
+#define INERRS_NR_ACCEPT4 288
+#elif defined(__TARGET_ARCH_arm64)
+#define INERRS_SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+#define INERRS_NR_ACCEPT 202
+#define INERRS_NR_ACCEPT4 242
+#else
+#error "inerrs_owners.bpf.h: add this architecture's accept/accept4 syscall numbers"
+#endif
+
+/* Without tracefs (and so the syscalls:* tracepoints): every syscall exit, one compare for all
+ * but accept/accept4. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(inerrs_sys_exit, struct pt_regs *regs, long ret)
+{
+    long nr = INERRS_SYSCALL_NR(regs);
+    if (nr == INERRS_NR_ACCEPT4 || nr == INERRS_NR_ACCEPT)
+        accepted(ret);
+    return 0;
+}
+
+/* ---- sockets that exist at start-up ---- */
+
+/* Run once by userspace: one call per open file of every process (threads sharing a file table
+ * are visited once). */
+SEC("iter/task_file")
+int inerrs_holders(struct bpf_iter__task_file *ctx)
+{
+    struct task_struct *task = ctx->task;
+    struct file *file = ctx->file;
+    if (!task || !file)
+        return 0;
+    const struct sock *sk;
+    if (inerrs_config.sk_storage) {
+        /* A BTF pointer, as bpf_sk_storage_get needs (bpf_sock_from_file: Linux 5.11+, as is
+         * socket-local storage from tracing programs). */
+        struct socket *socket = bpf_sock_from_file(file);
+        if (!socket)
+            return 0;
+        sk = socket->sk;
+    } else {
+        if ((BPF_CORE_READ(file, f_inode, i_mode) & NETMON_S_IFMT) != NETMON_S_IFSOCK)
+            return 0;
+        struct socket *socket = BPF_CORE_READ(file, private_data);
+        sk = BPF_CORE_READ(socket, sk);
+    }
+    if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+        return 0;
+
+    struct inerrs_owner holder;
+    holder_of(task, &holder);
+    if (inerrs_config.sk_storage) {
+        struct inerrs_owner *stored = bpf_sk_storage_get(&inerrs_owners, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+        if (stored)
+            add_holder(stored, &holder);
+    }
+    int state = BPF_CORE_READ(sk, __sk_common.skc_state);
+    if (!indexed_state(state))
+        return 0;
+    struct inerrs_tuple tuple;
+    socket_tuple(sk, state == TCP_LISTEN, &tuple);
+    struct inerrs_connection *known = bpf_map_lookup_elem(&inerrs_connections, &tuple);
+    if (known && known->socket == (__u64)sk)
+        add_holder(&known->owner, &holder);
+    else
+        index_socket(sk, state == TCP_LISTEN, &holder);
+    return 0;
+}
+
+#endif
