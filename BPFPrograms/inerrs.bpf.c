@@ -37,15 +37,15 @@ struct {
 NETMON_LOST_EVENTS_MAP();
 
 // The listener for local address:port, on that address or on every address.
-static __always_inline struct inerrs_connection *find_listener(struct inerrs_tuple *tuple)
+static __always_inline struct inerrs_known_socket *find_listener(struct inerrs_tuple *tuple)
 {
     __builtin_memset(tuple->remote, 0, 16);
     tuple->remote_port = 0;
-    struct inerrs_connection *listener = bpf_map_lookup_elem(&inerrs_connections, tuple);
+    struct inerrs_known_socket *listener = bpf_map_lookup_elem(&inerrs_sockets, tuple);
     if (listener)
         return listener;
     __builtin_memset(tuple->local, 0, 16);
-    return bpf_map_lookup_elem(&inerrs_connections, tuple);
+    return bpf_map_lookup_elem(&inerrs_sockets, tuple);
 }
 
 static __always_inline bool held_by(const struct inerrs_owner *owner, __u32 pid)
@@ -161,7 +161,7 @@ static __always_inline void report_drop(void *ctx, struct sk_buff *skb, __u32 re
     tuple.local_port = event.dport;
 
     // The socket: the kernel's, early demux's, or the one indexed under these addresses.
-    struct inerrs_connection *known = bpf_map_lookup_elem(&inerrs_connections, &tuple);
+    struct inerrs_known_socket *known = bpf_map_lookup_elem(&inerrs_sockets, &tuple);
     __u64 socket = (__u64)rx_sk;
     if (!socket)
         socket = (__u64)BPF_CORE_READ(skb, sk);
@@ -169,7 +169,7 @@ static __always_inline void report_drop(void *ctx, struct sk_buff *skb, __u32 re
         socket = known->socket;
 
     const struct inerrs_owner *owner = NULL;
-    struct inerrs_connection *listener = NULL;
+    struct inerrs_known_socket *listener = NULL;
     if (socket) {
         event.state = BPF_CORE_READ((struct sock *)socket, __sk_common.skc_state);
         if (known && known->socket == socket && known->owner.pid)

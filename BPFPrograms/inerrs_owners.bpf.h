@@ -20,7 +20,7 @@
  *                       with the socket, no bound, no eviction. Set for connect()/listen() and by
  *                       the iterator. Needs a BTF pointer to the socket, which the accept exit
  *                       does not have.
- *   inerrs_connections  addresses -> socket and holders, for established and listening sockets
+ *   inerrs_sockets      addresses -> socket and holders, for established and listening sockets
  *                       only (deleted when the socket closes): how a segment dropped before the
  *                       kernel's socket lookup finds its socket, and where accept() records the
  *                       holder. A hash without preallocation, at most 16384 sockets; past that,
@@ -43,8 +43,8 @@ struct {
     __uint(map_flags, BPF_F_NO_PREALLOC);
     __uint(max_entries, 16384);
     __type(key, struct inerrs_tuple);
-    __type(value, struct inerrs_connection);
-} inerrs_connections SEC(".maps");
+    __type(value, struct inerrs_known_socket);
+} inerrs_sockets SEC(".maps");
 
 /* Socket (kernel address) -> owner, only between SYN_SENT and the next state, only without
  * socket-local storage (userspace shrinks it to one entry otherwise). */
@@ -94,6 +94,10 @@ static __always_inline void socket_tuple(const struct sock *sk, bool listener, s
             BPF_CORE_READ_INTO(&tuple->remote, sk, __sk_common.skc_v6_daddr);
     }
     tuple->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+    /* At the move to CLOSE, tcp_set_state has already released the port (skc_num = 0); the
+     * source port the socket sends from is still there. */
+    if (tuple->local_port == 0)
+        tuple->local_port = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
     if (listener) {
         if (is_unspecified(tuple->local))
             __builtin_memset(tuple->local, 0, 16);
@@ -102,7 +106,7 @@ static __always_inline void socket_tuple(const struct sock *sk, bool listener, s
     }
 }
 
-/* States whose sockets are in inerrs_connections (those a segment can reach after ESTABLISHED). */
+/* States whose sockets are in inerrs_sockets (those a segment can reach after ESTABLISHED). */
 static __always_inline bool indexed_state(int state)
 {
     return state == TCP_ESTABLISHED || state == TCP_FIN_WAIT1 || state == TCP_FIN_WAIT2 ||
@@ -144,20 +148,20 @@ static __always_inline void add_holder(struct inerrs_owner *owner, const struct 
 static __always_inline void index_socket(const struct sock *sk, bool listener, const struct inerrs_owner *owner)
 {
     struct inerrs_tuple tuple;
-    struct inerrs_connection connection = { .socket = (__u64)sk };
+    struct inerrs_known_socket connection = { .socket = (__u64)sk };
     if (owner)
         connection.owner = *owner;
     socket_tuple(sk, listener, &tuple);
-    bpf_map_update_elem(&inerrs_connections, &tuple, &connection, BPF_ANY);
+    bpf_map_update_elem(&inerrs_sockets, &tuple, &connection, BPF_ANY);
 }
 
 static __always_inline void forget_socket(const struct sock *sk, bool listener)
 {
     struct inerrs_tuple tuple;
     socket_tuple(sk, listener, &tuple);
-    struct inerrs_connection *known = bpf_map_lookup_elem(&inerrs_connections, &tuple);
+    struct inerrs_known_socket *known = bpf_map_lookup_elem(&inerrs_sockets, &tuple);
     if (known && known->socket == (__u64)sk)  /* a newer socket may have the same addresses by now */
-        bpf_map_delete_elem(&inerrs_connections, &tuple);
+        bpf_map_delete_elem(&inerrs_sockets, &tuple);
 }
 
 /* connect() or listen() in the current process. */
@@ -221,7 +225,7 @@ static __always_inline void accepted(long fd)
         return;
     struct inerrs_tuple tuple;
     socket_tuple(sk, false, &tuple);
-    struct inerrs_connection *known = bpf_map_lookup_elem(&inerrs_connections, &tuple);
+    struct inerrs_known_socket *known = bpf_map_lookup_elem(&inerrs_sockets, &tuple);
     if (known && known->socket == (__u64)sk)
         current_holder(&known->owner);
 }
@@ -311,7 +315,7 @@ int inerrs_holders(struct bpf_iter__task_file *ctx)
         return 0;
     struct inerrs_tuple tuple;
     socket_tuple(sk, state == TCP_LISTEN, &tuple);
-    struct inerrs_connection *known = bpf_map_lookup_elem(&inerrs_connections, &tuple);
+    struct inerrs_known_socket *known = bpf_map_lookup_elem(&inerrs_sockets, &tuple);
     if (known && known->socket == (__u64)sk)
         add_holder(&known->owner, &holder);
     else

@@ -40,7 +40,7 @@ struct inerrs_owner {
     __u32 holders[INERRS_HOLDERS]; /* every holder seen, pid first; 0 = free slot */
 };
 
-/* Key of `inerrs_connections`: a TCP socket's addresses as a received segment carries them, so that
+/* Key of `inerrs_sockets`: a TCP socket's addresses as a received segment carries them, so that
  * a segment dropped before the kernel looked up its socket (checksum, header length) can be matched
  * to one. Addresses are 16 bytes, IPv4 ones IPv4-mapped (::ffff:a.b.c.d), so that an AF_INET6
  * socket talking IPv4 matches IPv4 segments. A listener has remote = :: and remote_port = 0, and
@@ -52,9 +52,9 @@ struct inerrs_tuple {
     __u16 remote_port; /* host byte order */
 };
 
-/* Value of `inerrs_connections`: the socket with those addresses (established or listening) and
+/* Value of `inerrs_sockets`: the socket with those addresses (established or listening) and
  * its holders (an accepted socket's are set when accept() returns it). */
-struct inerrs_connection {
+struct inerrs_known_socket {
     __u64 socket;      /* kernel address, compared only */
     struct inerrs_owner owner;
     __u32 reserved;
