@@ -160,11 +160,17 @@ static __always_inline void report_drop(void *ctx, struct sk_buff *skb, __u32 re
     tuple.remote_port = event.sport;
     tuple.local_port = event.dport;
 
-    // The socket: the kernel's, early demux's, or the one indexed under these addresses.
-    struct inerrs_known_socket *known = bpf_map_lookup_elem(&inerrs_sockets, &tuple);
+    // The socket: the kernel's, early demux's, or the one indexed under these addresses in the
+    // namespace of the socket, else of the receiving device (TCP reuses skb->dev once the
+    // segment reached a socket, so the device is read only before).
     __u64 socket = (__u64)rx_sk;
     if (!socket)
         socket = (__u64)BPF_CORE_READ(skb, sk);
+    if (socket)
+        tuple.netns = BPF_CORE_READ((struct sock *)socket, __sk_common.skc_net.net, ns.inum);
+    else
+        tuple.netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+    struct inerrs_known_socket *known = bpf_map_lookup_elem(&inerrs_sockets, &tuple);
     if (!socket && known)
         socket = known->socket;
 
@@ -189,9 +195,9 @@ static __always_inline void report_drop(void *ctx, struct sk_buff *skb, __u32 re
             struct sock *sk = rx_sk ? (struct sock *)rx_sk : skb->sk;
             if (sk)
                 owner = bpf_sk_storage_get(&inerrs_owners, sk, 0, 0);
-        } else if (!inerrs_config.sk_storage) {
-            owner = bpf_map_lookup_elem(&inerrs_connecting, &socket);
         }
+        if (!owner)
+            owner = bpf_map_lookup_elem(&inerrs_connecting, &socket);
     }
     // Not accepted yet, or a request socket: the listener's holder. A TIME_WAIT socket belongs
     // to no process any more.

@@ -15,18 +15,21 @@
  * a later connect/listen/accept replaces them all) and up to INERRS_HOLDERS are remembered for -p.
  * Processes that inherit or receive a socket while netmon runs are not learned.
  *
- * Two places hold owners:
+ * Three places hold owners:
  *   inerrs_owners       socket-local storage (Linux 5.11+ for tracing programs): lives and dies
- *                       with the socket, no bound, no eviction. Set for connect()/listen() and by
- *                       the iterator. Needs a BTF pointer to the socket, which the accept exit
- *                       does not have.
+ *                       with the socket, no bound, no eviction. Set for listen() and by the
+ *                       iterator for every socket open at start-up, whatever its state. Needs a
+ *                       BTF pointer to the socket, which the accept exit does not have.
  *   inerrs_sockets      addresses -> socket and holders, for established and listening sockets
  *                       only (deleted when the socket closes): how a segment dropped before the
  *                       kernel's socket lookup finds its socket, and where accept() records the
  *                       holder. A hash without preallocation, at most 16384 sockets; past that,
  *                       newer sockets are not indexed (no eviction of live ones).
- * Without socket-local storage (5.10), inerrs_connecting carries a connect()ing socket's owner
- * to its ESTABLISHED state instead.
+ *   inerrs_connecting   socket (kernel address) -> owner, from connect() until the socket leaves
+ *                       SYN_SENT: at connect() the local port is not chosen yet, so the owner waits
+ *                       here for ESTABLISHED. A hash without preallocation, at most 4096 sockets
+ *                       connecting at once.
+ * Index keys carry the network namespace: namespaces reuse the same addresses.
  */
 #ifndef NETMON_INERRS_OWNERS_BPF_H
 #define NETMON_INERRS_OWNERS_BPF_H
@@ -46,8 +49,6 @@ struct {
     __type(value, struct inerrs_known_socket);
 } inerrs_sockets SEC(".maps");
 
-/* Socket (kernel address) -> owner, only between SYN_SENT and the next state, only without
- * socket-local storage (userspace shrinks it to one entry otherwise). */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(map_flags, BPF_F_NO_PREALLOC);
@@ -78,31 +79,41 @@ static __always_inline bool is_unspecified(const __u8 address[16])
     return low == 0 || low == mapped;
 }
 
+/* Reads a field of `sk`: a plain load where `sk` is a BTF pointer (no helper call: the state
+ * change is the hot path), a CO-RE read where it is a plain kernel address (the accept exit). */
+#define INERRS_SK_FIELD(btf, sk, field) ((btf) ? (sk)->field : BPF_CORE_READ(sk, field))
+
 /* The socket's addresses in the form a segment to it would carry. A listener's remote side is
- * zero, and so is its local address when it listens on every address. CO-RE reads: `sk` may be a
- * plain kernel address (the accept exit). */
-static __always_inline void socket_tuple(const struct sock *sk, bool listener, struct inerrs_tuple *tuple)
+ * zero, and so is its local address when it listens on every address. `btf`: a compile-time
+ * constant, see INERRS_SK_FIELD. */
+static __always_inline void socket_tuple(const struct sock *sk, bool btf, bool listener, struct inerrs_tuple *tuple)
 {
     __builtin_memset(tuple, 0, sizeof(*tuple));
-    if (BPF_CORE_READ(sk, __sk_common.skc_family) == AF_INET) {
-        mapped_v4(tuple->local, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
+    if (INERRS_SK_FIELD(btf, sk, __sk_common.skc_family) == AF_INET) {
+        mapped_v4(tuple->local, INERRS_SK_FIELD(btf, sk, __sk_common.skc_rcv_saddr));
         if (!listener)
-            mapped_v4(tuple->remote, BPF_CORE_READ(sk, __sk_common.skc_daddr));
+            mapped_v4(tuple->remote, INERRS_SK_FIELD(btf, sk, __sk_common.skc_daddr));
+    } else if (btf) {
+        __builtin_memcpy(tuple->local, &sk->__sk_common.skc_v6_rcv_saddr, 16);
+        if (!listener)
+            __builtin_memcpy(tuple->remote, &sk->__sk_common.skc_v6_daddr, 16);
     } else {
         BPF_CORE_READ_INTO(&tuple->local, sk, __sk_common.skc_v6_rcv_saddr);
         if (!listener)
             BPF_CORE_READ_INTO(&tuple->remote, sk, __sk_common.skc_v6_daddr);
     }
-    tuple->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+    tuple->netns = btf ? sk->__sk_common.skc_net.net->ns.inum : BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+    tuple->local_port = INERRS_SK_FIELD(btf, sk, __sk_common.skc_num);
     /* At the move to CLOSE, tcp_set_state has already released the port (skc_num = 0); the
-     * source port the socket sends from is still there. */
+     * source port the socket sends from is still there (in struct inet_sock, past struct sock:
+     * a CO-RE read). */
     if (tuple->local_port == 0)
         tuple->local_port = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
     if (listener) {
         if (is_unspecified(tuple->local))
             __builtin_memset(tuple->local, 0, 16);
     } else {
-        tuple->remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+        tuple->remote_port = bpf_ntohs(INERRS_SK_FIELD(btf, sk, __sk_common.skc_dport));
     }
 }
 
@@ -145,27 +156,33 @@ static __always_inline void add_holder(struct inerrs_owner *owner, const struct 
 
 /* Indexes an established or listening socket by its addresses, with `owner` (may be NULL:
  * an accepted socket before accept() returns it). */
-static __always_inline void index_socket(const struct sock *sk, bool listener, const struct inerrs_owner *owner)
+static __always_inline void index_socket(const struct sock *sk, bool btf, bool listener,
+                                         const struct inerrs_owner *owner)
 {
     struct inerrs_tuple tuple;
     struct inerrs_known_socket connection = { .socket = (__u64)sk };
     if (owner)
         connection.owner = *owner;
-    socket_tuple(sk, listener, &tuple);
+    socket_tuple(sk, btf, listener, &tuple);
     bpf_map_update_elem(&inerrs_sockets, &tuple, &connection, BPF_ANY);
 }
 
 static __always_inline void forget_socket(const struct sock *sk, bool listener)
 {
     struct inerrs_tuple tuple;
-    socket_tuple(sk, listener, &tuple);
-    struct inerrs_known_socket *known = bpf_map_lookup_elem(&inerrs_sockets, &tuple);
-    if (known && known->socket == (__u64)sk)  /* a newer socket may have the same addresses by now */
-        bpf_map_delete_elem(&inerrs_sockets, &tuple);
+    socket_tuple(sk, true, listener, &tuple);
+    /* A connection's addresses are unique in its namespace while it lives; listeners may share
+     * theirs (SO_REUSEPORT), so only this one's entry goes. */
+    if (listener) {
+        struct inerrs_known_socket *known = bpf_map_lookup_elem(&inerrs_sockets, &tuple);
+        if (!known || known->socket != (__u64)sk)
+            return;
+    }
+    bpf_map_delete_elem(&inerrs_sockets, &tuple);
 }
 
-/* connect() or listen() in the current process. */
-static __always_inline void made_by_current(const struct sock *sk, bool listener)
+/* listen() in the current process. */
+static __always_inline void listening(const struct sock *sk)
 {
     struct inerrs_owner owner;
     current_holder(&owner);
@@ -173,12 +190,19 @@ static __always_inline void made_by_current(const struct sock *sk, bool listener
         struct inerrs_owner *stored = bpf_sk_storage_get(&inerrs_owners, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
         if (stored)
             *stored = owner;
-    } else if (!listener) {
-        __u64 key = (__u64)sk;
-        bpf_map_update_elem(&inerrs_connecting, &key, &owner, BPF_ANY);
     }
-    if (listener)
-        index_socket(sk, true, &owner);
+    index_socket(sk, true, true, &owner);
+}
+
+/* connect() in the current process. Its owner is carried to ESTABLISHED (when the port is known,
+ * in softirq) by a short-lived entry keyed by the socket's address, not socket-local storage:
+ * creating a socket's storage costs ~650 ns on Linux 6.18, for every connect on the host. */
+static __always_inline void connecting(const struct sock *sk)
+{
+    struct inerrs_owner owner;
+    current_holder(&owner);
+    __u64 key = (__u64)sk;
+    bpf_map_update_elem(&inerrs_connecting, &key, &owner, BPF_ANY);
 }
 
 /* A socket reached ESTABLISHED: an active one carries its connect()ing owner along; a passive
@@ -186,15 +210,12 @@ static __always_inline void made_by_current(const struct sock *sk, bool listener
 static __always_inline void established(const struct sock *sk, int oldstate)
 {
     struct inerrs_owner *owner = NULL;
-    if (oldstate == TCP_SYN_SENT) {
-        if (inerrs_config.sk_storage) {
-            owner = bpf_sk_storage_get(&inerrs_owners, (void *)sk, 0, 0);
-        } else {
-            __u64 key = (__u64)sk;
-            owner = bpf_map_lookup_elem(&inerrs_connecting, &key);
-        }
-    }
-    index_socket(sk, false, owner);
+    __u64 key = (__u64)sk;
+    if (oldstate == TCP_SYN_SENT)
+        owner = bpf_map_lookup_elem(&inerrs_connecting, &key);
+    index_socket(sk, true, false, owner);
+    if (owner)
+        bpf_map_delete_elem(&inerrs_connecting, &key);
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -202,15 +223,19 @@ int BPF_PROG(inerrs_state, const struct sock *sk, const int oldstate, const int 
 {
     if (sk->sk_protocol != IPPROTO_TCP)
         return 0;
-    if (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN)
-        made_by_current(sk, newstate == TCP_LISTEN);
-    else if (newstate == TCP_ESTABLISHED)
+    if (newstate == TCP_SYN_SENT) {
+        connecting(sk);
+    } else if (newstate == TCP_ESTABLISHED) {
         established(sk, oldstate);
-    else if (newstate == TCP_CLOSE && indexed_state(oldstate))
-        forget_socket(sk, oldstate == TCP_LISTEN);
-    if (oldstate == TCP_SYN_SENT && !inerrs_config.sk_storage) {
-        __u64 key = (__u64)sk;
-        bpf_map_delete_elem(&inerrs_connecting, &key);
+    } else if (newstate == TCP_LISTEN) {
+        listening(sk);
+    } else if (newstate == TCP_CLOSE) {
+        if (indexed_state(oldstate))
+            forget_socket(sk, oldstate == TCP_LISTEN);
+        else if (oldstate == TCP_SYN_SENT) {  /* refused, timed out, closed while connecting */
+            __u64 key = (__u64)sk;
+            bpf_map_delete_elem(&inerrs_connecting, &key);
+        }
     }
     return 0;
 }
@@ -224,7 +249,7 @@ static __always_inline void accepted(long fd)
     if (!sk)
         return;
     struct inerrs_tuple tuple;
-    socket_tuple(sk, false, &tuple);
+    socket_tuple(sk, false, false, &tuple);
     struct inerrs_known_socket *known = bpf_map_lookup_elem(&inerrs_sockets, &tuple);
     if (known && known->socket == (__u64)sk)
         current_holder(&known->owner);
@@ -314,12 +339,12 @@ int inerrs_holders(struct bpf_iter__task_file *ctx)
     if (!indexed_state(state))
         return 0;
     struct inerrs_tuple tuple;
-    socket_tuple(sk, state == TCP_LISTEN, &tuple);
+    socket_tuple(sk, false, state == TCP_LISTEN, &tuple);
     struct inerrs_known_socket *known = bpf_map_lookup_elem(&inerrs_sockets, &tuple);
     if (known && known->socket == (__u64)sk)
         add_holder(&known->owner, &holder);
     else
-        index_socket(sk, state == TCP_LISTEN, &holder);
+        index_socket(sk, false, state == TCP_LISTEN, &holder);
     return 0;
 }
 

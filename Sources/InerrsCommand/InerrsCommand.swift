@@ -98,10 +98,6 @@ public struct InerrsCommand: Subcommand {
             try context.choose(InerrsProgram.accept, in: spec, probe: probe)
             storage = InerrsConfig.Storage(owners: owners.name, drop: drop.name)
         }
-        if storage.socketLocal {
-            // Connecting sockets are remembered by address only without socket-local storage.
-            try spec.setMaxEntries(1, map: "inerrs_connecting")
-        }
         try spec.setConstant("inerrs_config", to: InerrsConfig.make(reasons: reasons.selected(all: all),
                                                                     ownerPID: ownerPID, family: family,
                                                                     storage: storage))

@@ -23,8 +23,8 @@ struct inerrs_config {
     __u64 reasons[INERRS_REASON_LIMIT / 64];
     __u32 owner_pid;   /* report only segments for sockets this process holds; 0 = any */
     __u8 ip_version;   /* 4 or 6: only that IP version; 0 = both */
-    /* 1: owners live in socket-local storage (`inerrs_owners`; tracing programs may use it,
-     * Linux 5.11+); 0: sockets being connected are remembered in `inerrs_connecting` instead. */
+    /* 1: listeners' and start-up sockets' owners also go to socket-local storage
+     * (`inerrs_owners`; tracing programs may use it from Linux 5.11); 0: not used. */
     __u8 sk_storage;
     /* 1: the drop program may look the socket up in socket-local storage (a BTF-typed program
      * on a kernel with sk_storage); 0 for drop programs that cannot call the helper. */
@@ -50,6 +50,7 @@ struct inerrs_tuple {
     __u8 remote[16];
     __u16 local_port;  /* host byte order */
     __u16 remote_port; /* host byte order */
+    __u32 netns;       /* the network namespace's inode number: namespaces reuse addresses */
 };
 
 /* Value of `inerrs_sockets`: the socket with those addresses (established or listening) and
