@@ -37,15 +37,15 @@ struct {
 NETMON_LOST_EVENTS_MAP();
 
 // The listener for local address:port, on that address or on every address.
-static __always_inline struct inerrs_known_socket *find_listener(struct inerrs_tuple *tuple)
+static __always_inline struct inerrs_index_slot *find_listener(struct inerrs_tuple *tuple)
 {
     __builtin_memset(tuple->remote, 0, 16);
     tuple->remote_port = 0;
-    struct inerrs_known_socket *listener = bpf_map_lookup_elem(&inerrs_sockets, tuple);
+    struct inerrs_index_slot *listener = index_find(tuple);
     if (listener)
         return listener;
     __builtin_memset(tuple->local, 0, 16);
-    return bpf_map_lookup_elem(&inerrs_sockets, tuple);
+    return index_find(tuple);
 }
 
 static __always_inline bool held_by(const struct inerrs_owner *owner, __u32 pid)
@@ -170,12 +170,12 @@ static __always_inline void report_drop(void *ctx, struct sk_buff *skb, __u32 re
         tuple.netns = BPF_CORE_READ((struct sock *)socket, __sk_common.skc_net.net, ns.inum);
     else
         tuple.netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
-    struct inerrs_known_socket *known = bpf_map_lookup_elem(&inerrs_sockets, &tuple);
+    struct inerrs_index_slot *known = index_find(&tuple);
     if (!socket && known)
         socket = known->socket;
 
     const struct inerrs_owner *owner = NULL;
-    struct inerrs_known_socket *listener = NULL;
+    struct inerrs_index_slot *listener = NULL;
     if (socket) {
         event.state = BPF_CORE_READ((struct sock *)socket, __sk_common.skc_state);
         if (known && known->socket == socket && known->owner.pid)
@@ -197,7 +197,7 @@ static __always_inline void report_drop(void *ctx, struct sk_buff *skb, __u32 re
                 owner = bpf_sk_storage_get(&inerrs_owners, sk, 0, 0);
         }
         if (!owner)
-            owner = bpf_map_lookup_elem(&inerrs_connecting, &socket);
+            owner = connecting_owner(socket);
     }
     // Not accepted yet, or a request socket: the listener's holder. A TIME_WAIT socket belongs
     // to no process any more.

@@ -42,19 +42,17 @@ struct {
 } inerrs_owners SEC(".maps");
 
 struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
-    __uint(max_entries, 16384);
-    __type(key, struct inerrs_tuple);
-    __type(value, struct inerrs_known_socket);
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, INERRS_INDEX_BUCKETS);
+    __type(key, __u32);
+    __type(value, struct inerrs_index_bucket);
 } inerrs_sockets SEC(".maps");
 
 struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
-    __uint(max_entries, 4096);
-    __type(key, __u64);
-    __type(value, struct inerrs_owner);
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, INERRS_CONNECTING_SLOTS);
+    __type(key, __u32);
+    __type(value, struct inerrs_connecting_slot);
 } inerrs_connecting SEC(".maps");
 
 static __always_inline void mapped_v4(__u8 out[16], __be32 address)
@@ -154,31 +152,134 @@ static __always_inline void add_holder(struct inerrs_owner *owner, const struct 
     }
 }
 
-/* Indexes an established or listening socket by its addresses, with `owner` (may be NULL:
- * an accepted socket before accept() returns it). */
+/* ---- the index ---- */
+
+static __always_inline __u32 mix(__u32 hash, __u32 word)
+{
+    hash ^= word;
+    hash *= 0x9e3779b1;
+    return hash ^ (hash >> 15);
+}
+
+/* The bucket of `tuple`'s sockets (never NULL for the verifier's sake only: the index is in range). */
+static __always_inline struct inerrs_index_bucket *index_bucket(const struct inerrs_tuple *tuple)
+{
+    const __u32 *words = (const __u32 *)tuple;
+    __u32 hash = 0;
+#pragma unroll
+    for (int i = 0; i < sizeof(*tuple) / 4; i++)
+        hash = mix(hash, words[i]);
+    __u32 index = hash & (INERRS_INDEX_BUCKETS - 1);
+    return bpf_map_lookup_elem(&inerrs_sockets, &index);
+}
+
+static __always_inline bool same_tuple(const struct inerrs_tuple *a, const struct inerrs_tuple *b)
+{
+    const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+    __u32 differ = 0;
+#pragma unroll
+    for (int i = 0; i < sizeof(*a) / 4; i++)
+        differ |= x[i] ^ y[i];
+    return differ == 0;
+}
+
+/* The slot of the socket with these addresses, or NULL. */
+static __always_inline struct inerrs_index_slot *index_find(const struct inerrs_tuple *tuple)
+{
+    struct inerrs_index_bucket *bucket = index_bucket(tuple);
+    if (!bucket)
+        return NULL;
+#pragma unroll
+    for (int way = 0; way < INERRS_INDEX_WAYS; way++) {
+        struct inerrs_index_slot *slot = &bucket->slots[way];
+        if (slot->socket && same_tuple(&slot->key, tuple))
+            return slot;
+    }
+    return NULL;
+}
+
+/* The slot of socket `sk` in the bucket of `tuple`, or NULL. */
+static __always_inline struct inerrs_index_slot *index_slot_of(const struct sock *sk, const struct inerrs_tuple *tuple)
+{
+    struct inerrs_index_bucket *bucket = index_bucket(tuple);
+    if (!bucket)
+        return NULL;
+#pragma unroll
+    for (int way = 0; way < INERRS_INDEX_WAYS; way++) {
+        if (bucket->slots[way].socket == (__u64)sk)
+            return &bucket->slots[way];
+    }
+    return NULL;
+}
+
+/* Indexes socket `sk` under `tuple` with `owner` (NULL: an accepted socket before accept()
+ * returns it), or updates its holders if it is there already. A full bucket leaves it out.
+ * Lock-free: the socket is written last and cleared first, so a reader sees a slot whole
+ * except when two CPUs fill the same bucket in the same few nanoseconds. */
+static __always_inline void index_add(const struct sock *sk, const struct inerrs_tuple *tuple,
+                                      const struct inerrs_owner *owner)
+{
+    struct inerrs_index_bucket *bucket = index_bucket(tuple);
+    if (!bucket)
+        return;
+    int free = -1;
+#pragma unroll
+    for (int way = 0; way < INERRS_INDEX_WAYS; way++) {
+        struct inerrs_index_slot *slot = &bucket->slots[way];
+        if (slot->socket == (__u64)sk) {
+            if (owner)
+                add_holder(&slot->owner, owner);
+            return;
+        }
+        if (!slot->socket && free < 0)
+            free = way;
+    }
+    if (free < 0)
+        return;
+    struct inerrs_index_slot *slot = &bucket->slots[free & (INERRS_INDEX_WAYS - 1)];
+    slot->key = *tuple;
+    if (owner)
+        slot->owner = *owner;
+    else
+        __builtin_memset(&slot->owner, 0, sizeof(slot->owner));
+    slot->socket = (__u64)sk;
+}
+
+/* Indexes an established or listening socket by its addresses (see index_add). */
 static __always_inline void index_socket(const struct sock *sk, bool btf, bool listener,
                                          const struct inerrs_owner *owner)
 {
     struct inerrs_tuple tuple;
-    struct inerrs_known_socket connection = { .socket = (__u64)sk };
-    if (owner)
-        connection.owner = *owner;
     socket_tuple(sk, btf, listener, &tuple);
-    bpf_map_update_elem(&inerrs_sockets, &tuple, &connection, BPF_ANY);
+    index_add(sk, &tuple, owner);
 }
 
 static __always_inline void forget_socket(const struct sock *sk, bool listener)
 {
     struct inerrs_tuple tuple;
     socket_tuple(sk, true, listener, &tuple);
-    /* A connection's addresses are unique in its namespace while it lives; listeners may share
-     * theirs (SO_REUSEPORT), so only this one's entry goes. */
-    if (listener) {
-        struct inerrs_known_socket *known = bpf_map_lookup_elem(&inerrs_sockets, &tuple);
-        if (!known || known->socket != (__u64)sk)
-            return;
-    }
-    bpf_map_delete_elem(&inerrs_sockets, &tuple);
+    struct inerrs_index_slot *slot = index_slot_of(sk, &tuple);
+    if (slot)
+        slot->socket = 0;
+}
+
+/* ---- connecting sockets ---- */
+
+static __always_inline struct inerrs_connecting_slot *connecting_slot(__u64 socket)
+{
+    /* The verifier allows no arithmetic but + and - on a pointer: copy its value as a number. */
+    __u64 address = 0;
+    bpf_probe_read_kernel(&address, sizeof(address), &socket);
+    /* Sockets are cache-line aligned slab objects: the low bits say nothing. */
+    __u32 index = mix((__u32)(address >> 6), (__u32)(address >> 38)) & (INERRS_CONNECTING_SLOTS - 1);
+    return bpf_map_lookup_elem(&inerrs_connecting, &index);
+}
+
+/* The owner recorded at connect() for a socket still connecting, or NULL. */
+static __always_inline struct inerrs_owner *connecting_owner(__u64 socket)
+{
+    struct inerrs_connecting_slot *slot = connecting_slot(socket);
+    return slot && slot->socket == socket ? &slot->owner : NULL;
 }
 
 /* listen() in the current process. */
@@ -199,23 +300,28 @@ static __always_inline void listening(const struct sock *sk)
  * creating a socket's storage costs ~650 ns on Linux 6.18, for every connect on the host. */
 static __always_inline void connecting(const struct sock *sk)
 {
-    struct inerrs_owner owner;
-    current_holder(&owner);
-    __u64 key = (__u64)sk;
-    bpf_map_update_elem(&inerrs_connecting, &key, &owner, BPF_ANY);
+    struct inerrs_connecting_slot *slot = connecting_slot((__u64)sk);
+    if (!slot)
+        return;
+    /* Another socket connecting at the same time in the same slot loses its owner. */
+    slot->socket = 0;
+    current_holder(&slot->owner);
+    slot->socket = (__u64)sk;
 }
 
 /* A socket reached ESTABLISHED: an active one carries its connect()ing owner along; a passive
  * one has none until accept() returns it. */
 static __always_inline void established(const struct sock *sk, int oldstate)
 {
-    struct inerrs_owner *owner = NULL;
-    __u64 key = (__u64)sk;
-    if (oldstate == TCP_SYN_SENT)
-        owner = bpf_map_lookup_elem(&inerrs_connecting, &key);
-    index_socket(sk, true, false, owner);
-    if (owner)
-        bpf_map_delete_elem(&inerrs_connecting, &key);
+    struct inerrs_connecting_slot *slot = NULL;
+    if (oldstate == TCP_SYN_SENT) {
+        slot = connecting_slot((__u64)sk);
+        if (slot && slot->socket != (__u64)sk)
+            slot = NULL;
+    }
+    index_socket(sk, true, false, slot ? &slot->owner : NULL);
+    if (slot)
+        slot->socket = 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -233,8 +339,9 @@ int BPF_PROG(inerrs_state, const struct sock *sk, const int oldstate, const int 
         if (indexed_state(oldstate))
             forget_socket(sk, oldstate == TCP_LISTEN);
         else if (oldstate == TCP_SYN_SENT) {  /* refused, timed out, closed while connecting */
-            __u64 key = (__u64)sk;
-            bpf_map_delete_elem(&inerrs_connecting, &key);
+            struct inerrs_connecting_slot *slot = connecting_slot((__u64)sk);
+            if (slot && slot->socket == (__u64)sk)
+                slot->socket = 0;
         }
     }
     return 0;
@@ -250,9 +357,9 @@ static __always_inline void accepted(long fd)
         return;
     struct inerrs_tuple tuple;
     socket_tuple(sk, false, false, &tuple);
-    struct inerrs_known_socket *known = bpf_map_lookup_elem(&inerrs_sockets, &tuple);
-    if (known && known->socket == (__u64)sk)
-        current_holder(&known->owner);
+    struct inerrs_index_slot *slot = index_slot_of(sk, &tuple);
+    if (slot)
+        current_holder(&slot->owner);
 }
 
 /* The format of syscalls:sys_exit_* (/sys/kernel/tracing/events/syscalls/sys_exit_accept4/format). */
@@ -338,13 +445,7 @@ int inerrs_holders(struct bpf_iter__task_file *ctx)
     int state = BPF_CORE_READ(sk, __sk_common.skc_state);
     if (!indexed_state(state))
         return 0;
-    struct inerrs_tuple tuple;
-    socket_tuple(sk, false, state == TCP_LISTEN, &tuple);
-    struct inerrs_known_socket *known = bpf_map_lookup_elem(&inerrs_sockets, &tuple);
-    if (known && known->socket == (__u64)sk)
-        add_holder(&known->owner, &holder);
-    else
-        index_socket(sk, false, state == TCP_LISTEN, &holder);
+    index_socket(sk, false, state == TCP_LISTEN, &holder);
     return 0;
 }
 

@@ -5,8 +5,8 @@ import Testing
 /// existed before netmon started. Ground truth: the pids the server processes print themselves
 /// (which process accepted which client port), the segments the test crafted, the kernel's TCP
 /// counters and the memory the kernel charges for netmon's maps (/proc/PID/fdinfo).
-@Suite("netmon inerrs: socket holders", .serialized, .enabled(if: BPFTestGate.shouldRun, "requires root and kernel BTF"))
-struct InerrsOwnerIntegrationTests {
+/// Part of the serialized inerrs suite: the churn must not share the two CPUs with other inerrs runs.
+extension InerrsIntegrationTests {
     @Test("a server and connection made before netmon: every line names the server; -p shows exactly those")
     func serverBeforeNetmon() throws {
         let pair = try VethPair()
@@ -112,7 +112,8 @@ struct InerrsOwnerIntegrationTests {
         #expect(netmon.stop() == 0)
 
         let lines = InerrsLine.parse(netmon, saddr: pair.addressB, daddr: pair.addressA, port: port)
-        #expect(lines.count == 2 && lines.allSatisfy { $0.pid == Int(server.pid) && $0.reason == "TCP_CSUM" }, "\(lines)")
+        #expect(lines.count == 2 && lines.allSatisfy { $0.pid == Int(server.pid) && $0.reason == "TCP_CSUM" },
+                "server \(server.pid): \(lines.map { "\($0.pid) \($0.comm) \($0.reason) \($0.state)" })")
         // 50,000 sockets remembered and not forgotten would take megabytes; 64 KiB is allocator noise.
         print("inerrs map memory: \(memoryBefore.bytes) bytes before 50,000 connections, \(memoryAfter.bytes) after (\(memoryAfter.maps) maps)")
         #expect(memoryAfter.bytes <= memoryBefore.bytes + 64 * 1024, "before \(memoryBefore.bytes), after \(memoryAfter.bytes)")

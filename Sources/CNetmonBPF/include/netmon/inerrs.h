@@ -40,11 +40,11 @@ struct inerrs_owner {
     __u32 holders[INERRS_HOLDERS]; /* every holder seen, pid first; 0 = free slot */
 };
 
-/* Key of `inerrs_sockets`: a TCP socket's addresses as a received segment carries them, so that
- * a segment dropped before the kernel looked up its socket (checksum, header length) can be matched
- * to one. Addresses are 16 bytes, IPv4 ones IPv4-mapped (::ffff:a.b.c.d), so that an AF_INET6
- * socket talking IPv4 matches IPv4 segments. A listener has remote = :: and remote_port = 0, and
- * local = :: when it listens on every address. */
+/* A TCP socket's addresses as a received segment carries them, so that a segment dropped before
+ * the kernel looked up its socket (checksum, header length) can be matched to one. Addresses are
+ * 16 bytes, IPv4 ones IPv4-mapped (::ffff:a.b.c.d), so that an AF_INET6 socket talking IPv4
+ * matches IPv4 segments. A listener has remote = :: and remote_port = 0, and local = :: when it
+ * listens on every address. */
 struct inerrs_tuple {
     __u8 local[16];
     __u8 remote[16];
@@ -53,10 +53,29 @@ struct inerrs_tuple {
     __u32 netns;       /* the network namespace's inode number: namespaces reuse addresses */
 };
 
-/* Value of `inerrs_sockets`: the socket with those addresses (established or listening) and
- * its holders (an accepted socket's are set when accept() returns it). */
-struct inerrs_known_socket {
-    __u64 socket;      /* kernel address, compared only */
+/* The index of established and listening sockets by their addresses (`inerrs_sockets`, an array
+ * of buckets): a bucket is chosen by a hash of the tuple and holds up to INERRS_INDEX_WAYS
+ * sockets. Fixed size (INERRS_INDEX_BUCKETS * INERRS_INDEX_WAYS sockets), no allocation. */
+#define INERRS_INDEX_BUCKETS 1024
+#define INERRS_INDEX_WAYS 8
+
+struct inerrs_index_slot {
+    __u64 socket;      /* kernel address, compared only; 0 = free slot */
+    struct inerrs_tuple key;
+    struct inerrs_owner owner; /* pid 0: an accepted socket not yet returned by accept() */
+    __u32 reserved;
+};
+
+struct inerrs_index_bucket {
+    struct inerrs_index_slot slots[INERRS_INDEX_WAYS];
+};
+
+/* Sockets between connect() and ESTABLISHED (`inerrs_connecting`, an array indexed by a hash of
+ * the socket's address): the owner waits here until the local port is chosen. */
+#define INERRS_CONNECTING_SLOTS 1024
+
+struct inerrs_connecting_slot {
+    __u64 socket;      /* 0 = free */
     struct inerrs_owner owner;
     __u32 reserved;
 };
