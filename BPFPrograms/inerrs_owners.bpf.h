@@ -103,10 +103,16 @@ static __always_inline void socket_tuple(const struct sock *sk, bool btf, bool l
     tuple->netns = btf ? sk->__sk_common.skc_net.net->ns.inum : BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
     tuple->local_port = INERRS_SK_FIELD(btf, sk, __sk_common.skc_num);
     /* At the move to CLOSE, tcp_set_state has already released the port (skc_num = 0); the
-     * source port the socket sends from is still there (in struct inet_sock, past struct sock:
-     * a CO-RE read). */
-    if (tuple->local_port == 0)
-        tuple->local_port = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
+     * source port the socket sends from is still there (in struct inet_sock, past struct sock). */
+    if (tuple->local_port == 0) {
+        if (btf) {
+            struct tcp_sock *tcp = bpf_skc_to_tcp_sock((void *)sk);
+            if (tcp)
+                tuple->local_port = bpf_ntohs(tcp->inet_conn.icsk_inet.inet_sport);
+        } else {
+            tuple->local_port = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
+        }
+    }
     if (listener) {
         if (is_unspecified(tuple->local))
             __builtin_memset(tuple->local, 0, 16);
@@ -133,6 +139,22 @@ static __always_inline void holder_of(struct task_struct *task, struct inerrs_ow
 static __always_inline void current_holder(struct inerrs_owner *owner)
 {
     holder_of((struct task_struct *)bpf_get_current_task(), owner);
+}
+
+/* current_holder for BTF-typed programs (the state change): plain loads where the kernel has
+ * bpf_get_current_task_btf (Linux 5.11+; the check is a CO-RE relocation, so an older kernel's
+ * verifier never sees the call). */
+static __always_inline void current_holder_btf(struct inerrs_owner *owner)
+{
+    if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
+        current_holder(owner);
+        return;
+    }
+    struct task_struct *task = bpf_get_current_task_btf();
+    __builtin_memset(owner, 0, sizeof(*owner));
+    owner->pid = bpf_get_current_pid_tgid() >> 32;
+    owner->holders[0] = owner->pid;
+    __builtin_memcpy(owner->comm, task->group_leader->comm, sizeof(owner->comm));
 }
 
 /* Adds `pid` to the holders, unless known or no slot is free; the first holder stays reported. */
@@ -286,7 +308,7 @@ static __always_inline struct inerrs_owner *connecting_owner(__u64 socket)
 static __always_inline void listening(const struct sock *sk)
 {
     struct inerrs_owner owner;
-    current_holder(&owner);
+    current_holder_btf(&owner);
     if (inerrs_config.sk_storage) {
         struct inerrs_owner *stored = bpf_sk_storage_get(&inerrs_owners, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
         if (stored)
@@ -305,7 +327,7 @@ static __always_inline void connecting(const struct sock *sk)
         return;
     /* Another socket connecting at the same time in the same slot loses its owner. */
     slot->socket = 0;
-    current_holder(&slot->owner);
+    current_holder_btf(&slot->owner);
     slot->socket = (__u64)sk;
 }
 
