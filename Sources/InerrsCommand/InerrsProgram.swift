@@ -22,13 +22,14 @@ enum InerrsProgram {
                                              "iterator task_file (Linux 5.8+)")
 
     /// Who holds each socket: connect()/listen() at their state changes and every socket open at
-    /// start-up; kept in socket-local storage where tracing programs may use it (Linux 5.11+).
+    /// start-up, in the address index of established and listening sockets; listeners and
+    /// start-up sockets also in socket-local storage where tracing programs may use it (5.11+).
     static let owners = VariantGroup("inerrs.owners", job: "know which process holds each TCP socket", variants: [
         ProgramVariant("sk_storage", programs: ["inerrs_state", "inerrs_holders"],
                        requires: [stateChange, taskFiles,
                                   KernelRequirement(.function("bpf_sk_storage_tracing_allowed"),
                                                     "socket-local storage from tracing programs (Linux 5.11+)")]),
-        ProgramVariant("hash", programs: ["inerrs_state", "inerrs_holders"], requires: [stateChange, taskFiles]),
+        ProgramVariant("index", programs: ["inerrs_state", "inerrs_holders"], requires: [stateChange, taskFiles]),
     ])
 
     /// Which process accept() hands a socket to, at the syscall's exit.

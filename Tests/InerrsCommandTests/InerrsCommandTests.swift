@@ -119,7 +119,7 @@ struct InerrsOptionsTests {
     @Test("socket-local storage is read by drop programs only where both sides allow it")
     func storageFlags() {
         #expect(InerrsConfig.Storage(owners: "sk_storage", drop: "rx_sk") == .init(owners: "sk_storage", drop: "reason"))
-        let hash = InerrsConfig.Storage(owners: "hash", drop: "rx_sk")
+        let hash = InerrsConfig.Storage(owners: "index", drop: "rx_sk")
         #expect(!hash.socketLocal && !hash.dropReadsIt)
         // A drop variant that is no BTF-typed program (e.g. a kprobe) cannot call the helper.
         let kprobe = InerrsConfig.Storage(owners: "sk_storage", drop: "kprobe")

@@ -24,27 +24,34 @@ extension InerrsIntegrationTests {
         #expect(try server.acceptor(of: early.clientPort) == server.pid)
         #expect(try server.acceptor(of: late.clientPort) == server.pid)
 
-        let all = try NetmonProcess.start(["inerrs", "--json"])
-        defer { all.stop() }
-        let byPID = try NetmonProcess.start(["inerrs", "--json", "-p", String(server.pid)])
-        defer { byPID.stop() }
+        // Every way this kernel offers to keep holders (socket-local storage, or the index only).
+        let variants = try KernelVariants.available("inerrs.owners")
+        #expect(!variants.isEmpty)
+        let runs = try variants.map { variant in
+            let environment = KernelVariants.forcing("inerrs.owners", variant)
+            return (variant,
+                    all: try NetmonProcess.start(["inerrs", "--json"], environment: environment),
+                    byPID: try NetmonProcess.start(["inerrs", "--json", "-p", String(server.pid)], environment: environment))
+        }
+        defer { for run in runs { run.all.stop(); run.byPID.stop() } }
         try InerrsPeers.fire(early.peer)
         try InerrsPeers.fire(late.peer)
         usleep(300_000)
-        #expect(all.stop() == 0)
-        #expect(byPID.stop() == 0)
-
-        let lines = InerrsLine.parse(all, saddr: pair.addressB, daddr: pair.addressA, port: port)
-        #expect(lines.filter { $0.sport == early.clientPort }.map(\.reason) == ["TCP_CSUM", "TCP_CSUM"])
-        #expect(lines.filter { $0.sport == late.clientPort }.map(\.reason) == ["TCP_INVALID_SEQUENCE", "TCP_INVALID_SEQUENCE"])
-        #expect(lines.count == 4, "\(lines)")
-        for line in lines {
-            #expect(line.pid == Int(server.pid) && line.comm == "python3", "owner: \(line.pid) \(line.comm)")
+        for (variant, all, byPID) in runs {
+            #expect(all.stop() == 0 && byPID.stop() == 0, "\(variant)")
+            let lines = InerrsLine.parse(all, saddr: pair.addressB, daddr: pair.addressA, port: port)
+            #expect(lines.filter { $0.sport == early.clientPort }.map(\.reason) == ["TCP_CSUM", "TCP_CSUM"], "\(variant)")
+            #expect(lines.filter { $0.sport == late.clientPort }.map(\.reason) == ["TCP_INVALID_SEQUENCE", "TCP_INVALID_SEQUENCE"],
+                    "\(variant)")
+            #expect(lines.count == 4, "\(variant): \(lines)")
+            for line in lines {
+                #expect(line.pid == Int(server.pid) && line.comm == "python3", "\(variant) owner: \(line.pid) \(line.comm)")
+            }
+            // -p: these four lines and nothing else (no other process's segments, no header).
+            let selected = byPID.stdoutLines
+            #expect(selected.count == 4, "\(variant): \(selected)")
+            #expect(selected.compactMap(InerrsLine.init).filter { $0.daddr == pair.addressA && $0.dport == port }.count == 4)
         }
-        // -p: these four lines and nothing else (no other process's segments, no header).
-        let selected = byPID.stdoutLines
-        #expect(selected.count == 4, "\(selected)")
-        #expect(selected.compactMap(InerrsLine.init).filter { $0.daddr == pair.addressA && $0.dport == port }.count == 4)
     }
 
     @Test("a pre-fork server: the line names the worker that holds the connection, not the listening parent")
@@ -66,6 +73,11 @@ extension InerrsIntegrationTests {
         defer { byParent.stop() }
         let byFirstWorker = try NetmonProcess.start(["inerrs", "--json", "-p", String(firstWorker)])
         defer { byFirstWorker.stop() }
+        // Every way this kernel offers to see accept() return (the preferred one is `all`'s).
+        let accepts = try KernelVariants.available("inerrs.accept").dropFirst().map { variant in
+            (variant, try NetmonProcess.start(["inerrs", "--json"], environment: KernelVariants.forcing("inerrs.accept", variant)))
+        }
+        defer { for (_, netmon) in accepts { netmon.stop() } }
         // …and one accepted while netmon runs (seen at accept()'s exit), by the other worker: the
         // first is busy with its connection.
         let after = try InerrsPeers.connect("csum", count: 2, namespace: pair.b, interface: "vb",
@@ -76,13 +88,15 @@ extension InerrsIntegrationTests {
         try InerrsPeers.fire(before.peer)
         try InerrsPeers.fire(after.peer)
         usleep(300_000)
-        for netmon in [all, byParent, byFirstWorker] { #expect(netmon.stop() == 0) }
+        for netmon in [all, byParent, byFirstWorker] + accepts.map(\.1) { #expect(netmon.stop() == 0) }
 
-        let lines = InerrsLine.parse(all, saddr: pair.addressB, daddr: pair.addressA, port: port)
-        let first = lines.filter { $0.sport == before.clientPort }, second = lines.filter { $0.sport == after.clientPort }
-        #expect(first.count == 2 && second.count == 2, "\(lines)")
-        #expect(first.allSatisfy { $0.pid == Int(firstWorker) && $0.comm == "python3" }, "\(first)")
-        #expect(second.allSatisfy { $0.pid == Int(secondWorker) && $0.comm == "python3" }, "\(second)")
+        for (variant, netmon) in [("preferred", all)] + accepts {
+            let lines = InerrsLine.parse(netmon, saddr: pair.addressB, daddr: pair.addressA, port: port)
+            let first = lines.filter { $0.sport == before.clientPort }, second = lines.filter { $0.sport == after.clientPort }
+            #expect(first.count == 2 && second.count == 2, "\(variant): \(lines)")
+            #expect(first.allSatisfy { $0.pid == Int(firstWorker) && $0.comm == "python3" }, "\(variant): \(first)")
+            #expect(second.allSatisfy { $0.pid == Int(secondWorker) && $0.comm == "python3" }, "\(variant): \(second)")
+        }
         #expect(InerrsLine.parse(byParent, saddr: pair.addressB, daddr: pair.addressA, port: port).isEmpty)
         #expect(InerrsLine.parse(byFirstWorker, saddr: pair.addressB, daddr: pair.addressA, port: port).map(\.sport)
                 == [before.clientPort, before.clientPort])
