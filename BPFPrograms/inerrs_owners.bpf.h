@@ -102,17 +102,6 @@ static __always_inline void socket_tuple(const struct sock *sk, bool btf, bool l
     }
     tuple->netns = btf ? sk->__sk_common.skc_net.net->ns.inum : BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
     tuple->local_port = INERRS_SK_FIELD(btf, sk, __sk_common.skc_num);
-    /* At the move to CLOSE, tcp_set_state has already released the port (skc_num = 0); the
-     * source port the socket sends from is still there (in struct inet_sock, past struct sock). */
-    if (tuple->local_port == 0) {
-        if (btf) {
-            struct tcp_sock *tcp = bpf_skc_to_tcp_sock((void *)sk);
-            if (tcp)
-                tuple->local_port = bpf_ntohs(tcp->inet_conn.icsk_inet.inet_sport);
-        } else {
-            tuple->local_port = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
-        }
-    }
     if (listener) {
         if (is_unspecified(tuple->local))
             __builtin_memset(tuple->local, 0, 16);
@@ -280,6 +269,13 @@ static __always_inline void forget_socket(const struct sock *sk, bool listener)
 {
     struct inerrs_tuple tuple;
     socket_tuple(sk, true, listener, &tuple);
+    /* At the move to CLOSE, tcp_set_state has already released the port (skc_num = 0); the
+     * source port the socket sends from is still there (in struct inet_sock, past struct sock). */
+    if (tuple.local_port == 0) {
+        struct tcp_sock *tcp = bpf_skc_to_tcp_sock((void *)sk);
+        if (tcp)
+            tuple.local_port = bpf_ntohs(tcp->inet_conn.icsk_inet.inet_sport);
+    }
     struct inerrs_index_slot *slot = index_slot_of(sk, &tuple);
     if (slot)
         slot->socket = 0;
@@ -371,16 +367,22 @@ int BPF_PROG(inerrs_state, const struct sock *sk, const int oldstate, const int 
 
 /* ---- accept ---- */
 
-/* accept()/accept4() returned `fd` in the current process: it now holds that socket. */
-static __always_inline void accepted(long fd)
+/* accept()/accept4() returned `fd` in the current process: it now holds that socket. `btf`
+ * (a compile-time constant): the fd is followed with plain loads through bpf_rdonly_cast
+ * (Linux 6.2+), else with CO-RE reads (a helper call per field). */
+static __always_inline void accepted(long fd, bool btf)
 {
-    const struct sock *sk = netmon_fd_tcp_socket_core(fd);
+    const struct sock *sk = btf ? netmon_fd_tcp_socket(fd) : netmon_fd_tcp_socket_core(fd);
     if (!sk)
         return;
     struct inerrs_tuple tuple;
-    socket_tuple(sk, false, false, &tuple);
+    socket_tuple(sk, btf, false, &tuple);
     struct inerrs_index_slot *slot = index_slot_of(sk, &tuple);
-    if (slot)
+    if (!slot)
+        return;
+    if (btf)
+        current_holder_btf(&slot->owner);
+    else
         current_holder(&slot->owner);
 }
 
@@ -392,42 +394,45 @@ struct inerrs_syscall_exit_args {
     long ret;
 };
 
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int inerrs_accept4_exit(struct inerrs_syscall_exit_args *args)
-{
-    accepted(args->ret);
-    return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept")
-int inerrs_accept_exit(struct inerrs_syscall_exit_args *args)
-{
-    accepted(args->ret);
-    return 0;
-}
-
 #if defined(__TARGET_ARCH_x86)
-#define INERRS_SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#define INERRS_SYSCALL_NR(regs) ((regs)->orig_ax)
 #define INERRS_NR_ACCEPT 43
 #define INERRS_NR_ACCEPT4 288
 #elif defined(__TARGET_ARCH_arm64)
-#define INERRS_SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+#define INERRS_SYSCALL_NR(regs) ((regs)->syscallno)
 #define INERRS_NR_ACCEPT 202
 #define INERRS_NR_ACCEPT4 242
 #else
 #error "inerrs_owners.bpf.h: add this architecture's accept/accept4 syscall numbers"
 #endif
 
-/* Without tracefs (and so the syscalls:* tracepoints): every syscall exit, one compare for all
- * but accept/accept4. */
-SEC("tp_btf/sys_exit")
-int BPF_PROG(inerrs_sys_exit, struct pt_regs *regs, long ret)
-{
-    long nr = INERRS_SYSCALL_NR(regs);
-    if (nr == INERRS_NR_ACCEPT4 || nr == INERRS_NR_ACCEPT)
-        accepted(ret);
-    return 0;
-}
+/* The accept programs, in the BTF form (no suffix) and the CO-RE form (`_core`): the syscalls'
+ * own tracepoints when tracefs offers them (cost only on accepts), else raw_syscalls:sys_exit,
+ * which runs on every syscall exit and returns after one compare for all but accept/accept4. */
+#define INERRS_ACCEPT_PROGRAMS(suffix, btf)                                           \
+    SEC("tracepoint/syscalls/sys_exit_accept4")                                       \
+    int inerrs_accept4_exit##suffix(struct inerrs_syscall_exit_args *args)            \
+    {                                                                                 \
+        accepted(args->ret, btf);                                                     \
+        return 0;                                                                     \
+    }                                                                                 \
+    SEC("tracepoint/syscalls/sys_exit_accept")                                        \
+    int inerrs_accept_exit##suffix(struct inerrs_syscall_exit_args *args)             \
+    {                                                                                 \
+        accepted(args->ret, btf);                                                     \
+        return 0;                                                                     \
+    }                                                                                 \
+    SEC("tp_btf/sys_exit")                                                            \
+    int BPF_PROG(inerrs_sys_exit##suffix, struct pt_regs *regs, long ret)             \
+    {                                                                                 \
+        long nr = INERRS_SYSCALL_NR(regs);                                            \
+        if (nr == INERRS_NR_ACCEPT4 || nr == INERRS_NR_ACCEPT)                        \
+            accepted(ret, btf);                                                       \
+        return 0;                                                                     \
+    }
+
+INERRS_ACCEPT_PROGRAMS(, true)
+INERRS_ACCEPT_PROGRAMS(_core, false)
 
 /* ---- sockets that exist at start-up ---- */
 

@@ -32,16 +32,26 @@ enum InerrsProgram {
         ProgramVariant("index", programs: ["inerrs_state", "inerrs_holders"], requires: [stateChange, taskFiles]),
     ])
 
-    /// Which process accept() hands a socket to, at the syscall's exit.
+    static let syscallsTracepoints = [
+        KernelRequirement(.hook(.tracepoint(category: "syscalls", name: "sys_exit_accept4")),
+                          "tracepoint syscalls:sys_exit_accept4 (tracefs)"),
+        KernelRequirement(.hook(.tracepoint(category: "syscalls", name: "sys_exit_accept")),
+                          "tracepoint syscalls:sys_exit_accept (tracefs)"),
+    ]
+    static let sysExit = KernelRequirement(.hook(.btfTracepoint(category: "raw_syscalls", name: "sys_exit")),
+                                           "BTF-typed tracepoint raw_syscalls:sys_exit (Linux 5.5+)")
+    static let readOnlyCast = KernelRequirement(.function("bpf_rdonly_cast"), "bpf_rdonly_cast (Linux 6.2+)")
+
+    /// Which process accept() hands a socket to, at the syscall's exit: the syscalls' own
+    /// tracepoints (only accepts pay) else every syscall exit; the fd followed with plain loads
+    /// (bpf_rdonly_cast) else with a helper call per field.
     static let accept = VariantGroup("inerrs.accept", job: "see accept() hand sockets to processes", variants: [
         ProgramVariant("syscalls", programs: ["inerrs_accept4_exit", "inerrs_accept_exit"],
-                       requires: [KernelRequirement(.hook(.tracepoint(category: "syscalls", name: "sys_exit_accept4")),
-                                                    "tracepoint syscalls:sys_exit_accept4 (tracefs)"),
-                                  KernelRequirement(.hook(.tracepoint(category: "syscalls", name: "sys_exit_accept")),
-                                                    "tracepoint syscalls:sys_exit_accept (tracefs)")]),
-        ProgramVariant("sys_exit", programs: ["inerrs_sys_exit"],
-                       requires: [KernelRequirement(.hook(.btfTracepoint(category: "raw_syscalls", name: "sys_exit")),
-                                                    "BTF-typed tracepoint raw_syscalls:sys_exit (Linux 5.5+)")]),
+                       requires: syscallsTracepoints + [readOnlyCast]),
+        ProgramVariant("sys_exit", programs: ["inerrs_sys_exit"], requires: [sysExit, readOnlyCast]),
+        ProgramVariant("syscalls_core", programs: ["inerrs_accept4_exit_core", "inerrs_accept_exit_core"],
+                       requires: syscallsTracepoints),
+        ProgramVariant("sys_exit_core", programs: ["inerrs_sys_exit_core"], requires: [sysExit]),
     ])
 
     static var groups: [VariantGroup] { [drop, owners, accept] }
