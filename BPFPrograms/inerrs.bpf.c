@@ -239,3 +239,5 @@ int BPF_PROG(inerrs_drop_without_rx_sk, struct sk_buff *skb, void *location, enu
     report_drop(ctx, skb, reason, NULL);
     return 0;
 }
+
+#include "inerrs_legacy.bpf.h"

@@ -65,7 +65,8 @@ public struct InerrsCommand: Subcommand {
             without a reason (NOT_SPECIFIED) are never shown. The lists are those of Linux
             6.18; a reason another kernel adds is sorted by the same name patterns.
 
-            Needs drop reasons in the kernel (Linux 5.17 or later).
+            Kernels without drop reasons (before 5.17) get the same names from netmon's own
+            checks, fewer of them: see README (netmon kernel shows the variant in use).
             """
     )
 
@@ -95,14 +96,16 @@ public struct InerrsCommand: Subcommand {
         let storage: InerrsConfig.Storage
         do {
             let probe = try KernelProbe()
-            reasons = DropReasons(enumerators: probe.btf.enumerators(of: "skb_drop_reason"))
-            guard !reasons.names.isEmpty else {
-                throw RuntimeFailure("inerrs needs the kernel's packet drop reasons (enum skb_drop_reason, Linux 5.17 or later), and this kernel has none")
+            let variant = try context.choose(InerrsProgram.drop, in: spec, probe: probe)
+            if InerrsProgram.legacyVariants.contains(variant.name) {
+                reasons = .legacy
+                try LegacyPrograms.prepare(spec, variant: variant, probe: probe)
+            } else {
+                reasons = DropReasons(enumerators: probe.btf.enumerators(of: "skb_drop_reason"))
             }
-            let drop = try context.choose(InerrsProgram.drop, in: spec, probe: probe)
             let owners = try context.choose(InerrsProgram.owners, in: spec, probe: probe)
             try context.choose(InerrsProgram.accept, in: spec, probe: probe)
-            storage = InerrsConfig.Storage(owners: owners.name, drop: drop.name)
+            storage = InerrsConfig.Storage(owners: owners.name, drop: variant.name)
         }
         try spec.setConstant("inerrs_config", to: InerrsConfig.make(reasons: reasons.selected(all: all),
                                                                     ownerPID: ownerPID, family: family,

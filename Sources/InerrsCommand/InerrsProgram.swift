@@ -11,7 +11,22 @@ enum InerrsProgram {
         ProgramVariant("reason", programs: ["inerrs_drop_without_rx_sk"],
                        requires: [KernelRequirement(.tracepointArguments("kfree_skb", atLeast: 3),
                                                     "tracepoint skb:kfree_skb with its reason argument (Linux 5.17+)")]),
+        // Without drop reasons (BPFPrograms/inerrs_legacy.bpf.h): kfree_skb's location for the
+        // drops before the socket lookup, fexit on TCP's checks for the ones after it.
+        ProgramVariant("fexit", programs: ["inerrs_drop_location", "inerrs_check_incoming", "inerrs_check_ack"]
+                           + LegacyPrograms.optional.map(\.program),
+                       requires: [kfreeSkb,
+                                  KernelRequirement(.hook(.fexit(function: "tcp_validate_incoming"))),
+                                  KernelRequirement(.hook(.fexit(function: "tcp_ack")))]),
+        // Only the drops before the socket lookup: TCP_CSUM and PKT_TOO_SMALL.
+        ProgramVariant("location", programs: ["inerrs_drop_location"], requires: [kfreeSkb]),
     ])
+
+    static let kfreeSkb = KernelRequirement(.hook(.btfTracepoint(category: "skb", name: "kfree_skb")),
+                                            "tracepoint skb:kfree_skb (Linux 5.5+ for BTF tracepoints)")
+
+    /// The variants that report enum inerrs_legacy_reason numbers instead of the kernel's reasons.
+    static let legacyVariants: Set<String> = ["fexit", "location"]
 
     /// Drop variants that are BTF-typed programs and so may read socket-local storage.
     static let dropVariantsReadingStorage: Set<String> = ["rx_sk", "reason"]

@@ -24,12 +24,14 @@
 #
 # CASE: csum (bad TCP checksum), doff (data offset 4 < 5), seq (sequence 2^30 beyond the
 # window), ack (acknowledges data never sent), syn (SYN on the established connection),
-# paws (timestamp older than the last one seen: fails PAWS), csum-ext (IPv6 only: bad checksum
-# behind a hop-by-hop and a destination-options extension header).
+# paws (timestamp older than the last one seen: fails PAWS), md5 (an MD5 signature option on a
+# connection without MD5 keys), csum-ext (IPv6 only: bad checksum behind a hop-by-hop and a
+# destination-options extension header).
 import json
 import os
 import socket
 import sys
+import threading
 import time
 
 # The mode runs first so that the server (no scapy needed) starts fast.
@@ -120,7 +122,11 @@ if sys.argv[1] == "churn":
 import logging
 
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
-from scapy.all import IP, IPv6, TCP, AsyncSniffer, IPv6ExtHdrDestOpt, IPv6ExtHdrHopByHop, Raw, send  # noqa: E402
+# Only the modules needed (scapy.all loads every layer: 3x the start-up, which counts in a VM guest).
+from scapy.layers.inet import IP, TCP  # noqa: E402
+from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrHopByHop  # noqa: E402
+from scapy.packet import Raw  # noqa: E402
+from scapy.sendrecv import AsyncSniffer, send  # noqa: E402
 
 interface, server, port, case, count = sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], int(sys.argv[6])
 wait = len(sys.argv) > 7 and sys.argv[7] == "wait"
@@ -134,9 +140,14 @@ def ours(packet):
         and client_port in (packet[TCP].sport, packet[TCP].dport)
 
 
-sniffer = AsyncSniffer(iface=interface, store=True, lfilter=lambda p: TCP in p and port in (p[TCP].sport, p[TCP].dport))
+# The sniffer's socket must be open before the handshake: wait for it (a fixed sleep was too short
+# with several injectors starting at once in a slow VM guest).
+sniffing = threading.Event()
+sniffer = AsyncSniffer(iface=interface, store=True, lfilter=lambda p: TCP in p and port in (p[TCP].sport, p[TCP].dport),
+                       started_callback=sniffing.set)
 sniffer.start()
-time.sleep(0.5)  # the sniffer's socket must be open before the handshake
+if not sniffing.wait(60):
+    sys.exit("the sniffer did not start")
 client.connect((server, port))
 client_port = client.getsockname()[1]
 client.sendall(b"hello")
@@ -169,7 +180,9 @@ server_ts = timestamp(sent_by_server[-1])[0]
 network = IPv6(src=client.getsockname()[0], dst=server) if ipv6 else IP(src=client.getsockname()[0], dst=server)
 if case == "csum-ext":
     network = network / IPv6ExtHdrHopByHop() / IPv6ExtHdrDestOpt()
-options = [("NOP", None), ("NOP", None), ("Timestamp", (client_ts + 1, server_ts))]
+# Well ahead of the last timestamp seen: the client's kernel may still send a segment (the delayed
+# ACK of "hi") after the sniffer stopped, and a value only 1 ahead then fails PAWS (seen in a VM).
+options = [("NOP", None), ("NOP", None), ("Timestamp", ((client_ts + 100000) % 2**32, server_ts))]
 payload = Raw(b"x" * 10)
 segment = {
     "csum-ext": lambda: TCP(sport=client_port, dport=port, seq=seq, ack=ack, flags="PA", options=options) / payload,
@@ -183,6 +196,8 @@ segment = {
     "paws": lambda: TCP(sport=client_port, dport=port, seq=seq, ack=ack, flags="PA",
                         options=[("NOP", None), ("NOP", None), ("Timestamp", ((client_ts - 100000) % 2**32, server_ts))])
                     / payload,
+    "md5": lambda: TCP(sport=client_port, dport=port, seq=seq, ack=ack, flags="PA",
+                       options=[("MD5", b"\0" * 16)]) / payload,
 }[case]
 if wait:
     print(json.dumps({"client_port": client_port}), flush=True)

@@ -96,4 +96,48 @@ struct inerrs_event {
     __u8 reserved;
 };
 
+/* Kernels without enum skb_drop_reason (before 5.17): BPFPrograms/inerrs_legacy.bpf.h finds out
+ * itself why TCP rejected a segment and reports it with these numbers, which userspace names like
+ * the newer kernels' reasons (InerrsCommand's LegacyDropReasons) so that the output means the same
+ * on every kernel. Numbers are netmon's own, below INERRS_REASON_LIMIT. */
+enum inerrs_legacy_reason {
+    INERRS_LEGACY_NOT_SPECIFIED = 0,
+    INERRS_LEGACY_TCP_CSUM = 1,
+    INERRS_LEGACY_PKT_TOO_SMALL = 2,
+    INERRS_LEGACY_TCP_RFC7323_PAWS = 3,
+    INERRS_LEGACY_TCP_OLD_SEQUENCE = 4,
+    INERRS_LEGACY_TCP_INVALID_SEQUENCE = 5,
+    INERRS_LEGACY_TCP_RESET = 6,
+    INERRS_LEGACY_TCP_INVALID_SYN = 7,
+    INERRS_LEGACY_TCP_TOO_OLD_ACK = 8,
+    INERRS_LEGACY_TCP_ACK_UNSENT_DATA = 9,
+    INERRS_LEGACY_NO_SOCKET = 10,
+    INERRS_LEGACY_TCP_MD5NOTFOUND = 11,
+    INERRS_LEGACY_TCP_MD5UNEXPECTED = 12,
+    INERRS_LEGACY_TCP_MD5FAILURE = 13,
+};
+
+/* Where in the kernel skb:kfree_skb's `location` (the address the segment was freed from) lies. */
+enum inerrs_legacy_place {
+    INERRS_LEGACY_ELSEWHERE = 0,
+    INERRS_LEGACY_RECEIVE = 1, /* tcp_v4_rcv, tcp_v6_rcv: before or without the socket lookup */
+    INERRS_LEGACY_DO_RCV = 2,  /* tcp_v4_do_rcv, tcp_v6_do_rcv: a socket not in ESTABLISHED */
+};
+
+#define INERRS_LEGACY_RANGES 8
+
+/* One kernel function's code, [start, end), from /proc/kallsyms. */
+struct inerrs_code_range {
+    __u64 start;
+    __u64 end;
+    __u32 place;       /* enum inerrs_legacy_place */
+    __u32 reserved;
+};
+
+/* Read-only configuration of the legacy programs (.rodata: `inerrs_legacy_config`). Unused
+ * entries are zero. */
+struct inerrs_legacy_config {
+    struct inerrs_code_range ranges[INERRS_LEGACY_RANGES];
+};
+
 #endif
