@@ -14,6 +14,11 @@
 #   InerrsPeer.py churn ADDR PORT COUNT
 #       Makes COUNT short connections to itself on ADDR:PORT (connect, accept, close with a reset,
 #       so no TIME_WAIT is left), then prints {"churned": COUNT}.
+#   InerrsPeer.py rawcsum SERVER PORT COUNT
+#       Without scapy (fast in a VM guest): connects to SERVER:PORT (IPv4), exchanges
+#       "hello"/"hi", prints {"client_port": N}, waits for a line on stdin, then sends COUNT data
+#       segments with a wrong TCP checksum on the connection through a raw socket, prints
+#       {"client_port": N, "sent": COUNT} and keeps the connection open until stdin closes.
 #   InerrsPeer.py inject IFACE SERVER PORT CASE COUNT [wait]
 #       Connects to SERVER:PORT, exchanges "hello"/"hi" while sniffing IFACE to learn the live
 #       sequence numbers and timestamps, then sends COUNT crafted segments of kind CASE on the
@@ -117,6 +122,38 @@ if sys.argv[1] == "churn":
         client.close()
         accepted.close()
     print(json.dumps({"churned": count}), flush=True)
+    sys.exit(0)
+
+if sys.argv[1] == "rawcsum":
+    import struct
+
+    server, port, count = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    client = socket.create_connection((server, port))
+    client.sendall(b"hello")
+    assert client.recv(100) == b"hi"
+    source, client_port = client.getsockname()
+    print(json.dumps({"client_port": client_port}), flush=True)
+    sys.stdin.readline()
+
+    def checksum(data):
+        if len(data) % 2:
+            data += b"\0"
+        total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+        while total >> 16:
+            total = (total & 0xFFFF) + (total >> 16)
+        return ~total & 0xFFFF
+
+    payload = b"x" * 10
+    header = struct.pack("!HHIIBBHHH", client_port, port, 1, 1, 5 << 4, 0x18, 65535, 0, 0)
+    pseudo = socket.inet_aton(source) + socket.inet_aton(server) + struct.pack("!BBH", 0, 6, len(header) + len(payload))
+    good = checksum(pseudo + header + payload)
+    segment = header[:16] + struct.pack("!H", good ^ 0x5555) + header[18:] + payload
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+    for _ in range(count):
+        raw.sendto(segment, (server, 0))
+        time.sleep(0.05)
+    print(json.dumps({"client_port": client_port, "sent": count}), flush=True)
+    sys.stdin.read()
     sys.exit(0)
 
 import logging

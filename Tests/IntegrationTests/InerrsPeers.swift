@@ -93,17 +93,17 @@ enum InerrsPeers {
         let address: String
         let port: Int
 
-        init(namespace: String, address: String, port: Int, workers: Int) throws {
+        init(namespace: String, address: String, port: Int, workers: Int, timeout: Double = 20) throws {
             peer = try Peer(namespace: namespace, arguments: ["prefork", address, String(port), String(workers)])
-            let ready = try peer.waitForLine(startingWith: "ready ")
+            let ready = try peer.waitForLine(startingWith: "ready ", timeout: timeout)
             pid = Int32(ready.dropFirst("ready ".count)) ?? -1
             self.address = address
             self.port = port
         }
 
         /// The process that accepted the connection from `clientPort`, as it said itself.
-        func acceptor(of clientPort: Int) throws -> Int32 {
-            let line = try peer.waitForLine(described: "'accepted … \(clientPort)'") {
+        func acceptor(of clientPort: Int, timeout: Double = 20) throws -> Int32 {
+            let line = try peer.waitForLine(described: "'accepted … \(clientPort)'", timeout: timeout) {
                 $0.hasPrefix("accepted ") && $0.hasSuffix(" \(clientPort)")
             }
             return Int32(line.split(separator: " ")[1]) ?? -1
@@ -124,10 +124,22 @@ enum InerrsPeers {
         return (peer, clientPort)
     }
 
+    /// As `connect` with kind csum, without scapy (InerrsPeer.py rawcsum: IPv4, fast in a guest).
+    static func connectRaw(count: Int, namespace: String, address: String, port: Int,
+                           timeout: Double = 20) throws -> (peer: Peer, clientPort: Int) {
+        let peer = try Peer(namespace: namespace, arguments: ["rawcsum", address, String(port), String(count)])
+        let line = try peer.waitForLine(startingWith: "{", timeout: timeout)
+        let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        guard let clientPort = report?["client_port"] as? Int else {
+            throw ShellError(command: "InerrsPeer.py rawcsum", status: 0, stderr: "bad report: \(line)")
+        }
+        return (peer, clientPort)
+    }
+
     /// Sends the segments an injector from `connect` prepared, and waits until they are out.
-    static func fire(_ injector: Peer) throws {
+    static func fire(_ injector: Peer, timeout: Double = 20) throws {
         injector.send("go")
-        _ = try injector.waitForLine(described: "with \"sent\"") { $0.contains("\"sent\"") }
+        _ = try injector.waitForLine(described: "with \"sent\"", timeout: timeout) { $0.contains("\"sent\"") }
     }
 
     /// Connects from namespace B through `interface` to the server and sends `count` crafted
