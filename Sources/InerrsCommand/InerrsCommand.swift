@@ -9,7 +9,7 @@ public struct InerrsCommand: Subcommand {
     public static let summary = "incoming TCP segments the kernel rejects, with its drop reason"
 
     static let options: [OptionSpec] = [
-        OptionSpec("p", "pid", value: "PID", help: "only segments for sockets process PID owns"),
+        OptionSpec("p", "pid", value: "PID", help: "only segments for sockets process PID holds"),
     ] + AddressFamilyFilter.specs + [
         OptionSpec(nil, "all", help: "also resource and socket-lifecycle drops (see below)"),
     ] + CommonOptions.specs(countMeaning: "segments")
@@ -35,11 +35,17 @@ public struct InerrsCommand: Subcommand {
             host (IPv6 in brackets; IPv4-mapped addresses print, and count for -4, as IPv4).
             REASON is the kernel's drop reason without its SKB_DROP_REASON_ prefix (a number
             when the kernel does not name it). STATE is the TCP state of the socket the segment
-            was for, or - when there was none. PID and COMM are the process that owns that
-            socket: the one that called connect() or listen() on it (an accepted socket belongs
-            to its listener's process) while netmon was running. For sockets made before netmon
-            started, TIME_WAIT sockets and segments for no socket, they are the process the
-            kernel happened to run in when it dropped the segment. -p matches owners only.
+            was for, or - when there was none. PID and COMM are the process that holds that
+            socket (has a file descriptor on it): found for every socket open when netmon
+            starts, and kept current as processes connect(), listen() and accept(); a pre-fork
+            server's connection belongs to the worker that accepted it. Of several holders (a
+            listener shared by forked workers, a passed descriptor) the first found is shown
+            (the lowest PID at start-up, else the latest connect/listen/accept caller); -p
+            matches any of up to four. A connection not accept()ed yet and a request socket
+            show their listener's holder. TIME_WAIT sockets and segments for no socket have no
+            holder: PID and COMM are then the process the kernel happened to run in when it
+            dropped the segment, and -p never matches them. Sockets inherited by fork() or
+            received over a unix socket after netmon started are not learned.
 
             Reported by default, the segment itself was bad or unacceptable:
               TCP_CSUM PKT_TOO_SMALL TCP_FLAGS TCP_INVALID_SYN TCP_MINTTL TCP_OVERWINDOW
@@ -64,7 +70,7 @@ public struct InerrsCommand: Subcommand {
             """
     )
 
-    public static var variantGroups: [VariantGroup] { [InerrsProgram.drop] }
+    public static var variantGroups: [VariantGroup] { InerrsProgram.groups }
 
     public let common: CommonOptions
     let ownerPID: UInt32?
@@ -85,7 +91,9 @@ public struct InerrsCommand: Subcommand {
         let loop = try EventLoop()
         try Privilege.require()
         let spec = try EmbeddedObject.open("inerrs")
+        PrivateTracefs.mountIfNeeded(context)
         let reasons: DropReasons
+        let storage: InerrsConfig.Storage
         do {
             let probe = try KernelProbe()
             let variant = try context.choose(InerrsProgram.drop, in: spec, probe: probe)
@@ -95,11 +103,18 @@ public struct InerrsCommand: Subcommand {
             } else {
                 reasons = DropReasons(enumerators: probe.btf.enumerators(of: "skb_drop_reason"))
             }
+            let owners = try context.choose(InerrsProgram.owners, in: spec, probe: probe)
+            try context.choose(InerrsProgram.accept, in: spec, probe: probe)
+            storage = InerrsConfig.Storage(owners: owners.name, drop: variant.name)
         }
         try spec.setConstant("inerrs_config", to: InerrsConfig.make(reasons: reasons.selected(all: all),
-                                                                    ownerPID: ownerPID, family: family))
+                                                                    ownerPID: ownerPID, family: family,
+                                                                    storage: storage))
         var object = try spec.load()
         try object.attachAll()
+        // After the state-change and accept programs are attached, so that no socket made or
+        // accepted meanwhile is missed.
+        _ = try object.runIterator(InerrsProgram.holdersIterator)
 
         let output = context.output
         let json = common.json
