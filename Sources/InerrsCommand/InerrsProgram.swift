@@ -31,8 +31,6 @@ enum InerrsProgram {
     /// Drop variants that are BTF-typed programs and so may read socket-local storage.
     static let dropVariantsReadingStorage: Set<String> = ["rx_sk", "reason"]
 
-    static let stateChange = KernelRequirement(.hook(.btfTracepoint(category: "sock", name: "inet_sock_set_state")),
-                                               "BTF-typed tracepoint sock:inet_sock_set_state (Linux 5.5+)")
     static let taskFiles = KernelRequirement(.hook(.iterator(target: "task_file")),
                                              "iterator task_file (Linux 5.8+)")
 
@@ -41,32 +39,22 @@ enum InerrsProgram {
     /// start-up sockets also in socket-local storage where tracing programs may use it (5.11+).
     static let owners = VariantGroup("inerrs.owners", job: "know which process holds each TCP socket", variants: [
         ProgramVariant("sk_storage", programs: ["inerrs_state", "inerrs_holders"],
-                       requires: [stateChange, taskFiles,
+                       requires: [.stateChangeTracepoint, taskFiles,
                                   KernelRequirement(.function("bpf_sk_storage_tracing_allowed"),
                                                     "socket-local storage from tracing programs (Linux 5.11+)")]),
-        ProgramVariant("index", programs: ["inerrs_state", "inerrs_holders"], requires: [stateChange, taskFiles]),
+        ProgramVariant("index", programs: ["inerrs_state", "inerrs_holders"], requires: [.stateChangeTracepoint, taskFiles]),
     ])
-
-    static let syscallsTracepoints = [
-        KernelRequirement(.hook(.tracepoint(category: "syscalls", name: "sys_exit_accept4")),
-                          "tracepoint syscalls:sys_exit_accept4 (tracefs)"),
-        KernelRequirement(.hook(.tracepoint(category: "syscalls", name: "sys_exit_accept")),
-                          "tracepoint syscalls:sys_exit_accept (tracefs)"),
-    ]
-    static let sysExit = KernelRequirement(.hook(.btfTracepoint(category: "raw_syscalls", name: "sys_exit")),
-                                           "BTF-typed tracepoint raw_syscalls:sys_exit (Linux 5.5+)")
-    static let readOnlyCast = KernelRequirement(.function("bpf_rdonly_cast"), "bpf_rdonly_cast (Linux 6.2+)")
 
     /// Which process accept() hands a socket to, at the syscall's exit: the syscalls' own
     /// tracepoints (only accepts pay) else every syscall exit; the fd followed with plain loads
     /// (bpf_rdonly_cast) else with a helper call per field.
     static let accept = VariantGroup("inerrs.accept", job: "see accept() hand sockets to processes", variants: [
         ProgramVariant("syscalls", programs: ["inerrs_accept4_exit", "inerrs_accept_exit"],
-                       requires: syscallsTracepoints + [readOnlyCast]),
-        ProgramVariant("sys_exit", programs: ["inerrs_sys_exit"], requires: [sysExit, readOnlyCast]),
+                       requires: KernelRequirement.acceptExitTracepoints + [.readOnlyCast]),
+        ProgramVariant("sys_exit", programs: ["inerrs_sys_exit"], requires: [.sysExitTracepoint, .readOnlyCast]),
         ProgramVariant("syscalls_core", programs: ["inerrs_accept4_exit_core", "inerrs_accept_exit_core"],
-                       requires: syscallsTracepoints),
-        ProgramVariant("sys_exit_core", programs: ["inerrs_sys_exit_core"], requires: [sysExit]),
+                       requires: KernelRequirement.acceptExitTracepoints),
+        ProgramVariant("sys_exit_core", programs: ["inerrs_sys_exit_core"], requires: [.sysExitTracepoint]),
     ])
 
     static var groups: [VariantGroup] { [drop, owners, accept] }
