@@ -110,6 +110,17 @@ static __always_inline void add_holder(struct inerrs_owner *owner, const struct 
     }
 }
 
+/* Adds `holder` (see add_holder), except that a scan's first find of a socket (holder->scan set,
+ * the record from an earlier scan or from connect/listen/accept) replaces the holders: a process
+ * that closed its descriptor or exited since the last scan is then no longer reported. */
+static __always_inline void merge_holder(struct inerrs_owner *owner, const struct inerrs_owner *holder)
+{
+    if (holder->scan && owner->scan != holder->scan)
+        *owner = *holder;
+    else
+        add_holder(owner, holder);
+}
+
 /* ---- the index ---- */
 
 static __always_inline __u32 mix(__u32 hash, __u32 word)
@@ -171,7 +182,7 @@ static __always_inline struct inerrs_index_slot *index_slot_of(const struct sock
 }
 
 /* Indexes socket `sk` under `tuple` with `owner` (NULL: an accepted socket before accept()
- * returns it), or updates its holders if it is there already. A full bucket leaves it out.
+ * returns it), or merges `owner` into its holders if it is there already (merge_holder). A full bucket leaves it out.
  * Lock-free: the socket is written last and cleared first, so a reader sees a slot whole
  * except when two CPUs fill the same bucket in the same few nanoseconds. */
 static __always_inline void index_add(const struct sock *sk, const struct inerrs_tuple *tuple,
@@ -186,7 +197,7 @@ static __always_inline void index_add(const struct sock *sk, const struct inerrs
         struct inerrs_index_slot *slot = &bucket->slots[way];
         if (slot->socket == (__u64)sk) {
             if (owner)
-                add_holder(&slot->owner, owner);
+                merge_holder(&slot->owner, owner);
             return;
         }
         if (!slot->socket && free < 0)
