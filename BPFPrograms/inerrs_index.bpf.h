@@ -7,7 +7,7 @@
  * or delete costs ~150 ns here.
  *   inerrs_sockets      1024 buckets of 8 slots (addresses, ports, network namespace -> socket and
  *                       holders). A socket goes into a free slot of its bucket when it reaches
- *                       ESTABLISHED or LISTEN (or is found at start-up) and leaves at CLOSE; a full
+ *                       ESTABLISHED or LISTEN (or is found by a scan) and leaves at CLOSE; a full
  *                       bucket leaves it out (never evicts). Lookups compare the whole key: exact.
  *   inerrs_connecting   1024 slots keyed by a hash of the socket's address, from connect() (when
  *                       the local port is not chosen yet) to ESTABLISHED; a second socket

@@ -25,8 +25,8 @@
  *                       accepted sockets, find theirs.
  *   inerrs_connecting   connect()'s caller until the socket reaches ESTABLISHED (inerrs_index.bpf.h).
  *   inerrs_owners       socket-local storage (tracing programs may use it from Linux 5.11): lives
- *                       and dies with the socket. Set for listen() and by the iterator for every
- *                       socket open at start-up, whatever its state; read by drops for sockets the
+ *                       and dies with the socket. Set for listen() and by every scan for every
+ *                       socket with a descriptor, whatever its state; read by drops for sockets the
  *                       index does not hold. Not used on connect(): creating a socket's storage
  *                       costs ~650 ns here, on every connect of the host. The accept exit cannot
  *                       use it (it has no BTF pointer to the socket).

@@ -66,8 +66,9 @@ enum InerrsProgram {
 
     /// Holders of sockets passed over a unix socket or inherited by fork() after start-up, and
     /// holders gone since, are learned by running the iterator again every 2 s: a line names the
-    /// new holder at most 2 s after the hand-over, for ~83 ns per open file of the host per run
-    /// (100,000 open files: 8 ms of one CPU every 2 s, 0.4%; see BENCHMARKS.md).
+    /// new holder at most 2 s after the hand-over, for ~0.5 ms plus ~0.28 µs per open file of the
+    /// host per run, iterator walk included (100,000 open files: ~28 ms every 2 s, 1.4 % of a CPU;
+    /// README, `netmon inerrs`).
     static var rescan: Runner.Housekeeping {
         Runner.Housekeeping(every: 2_000_000_000) { object in
             _ = try object.runIterator(holdersIterator)
