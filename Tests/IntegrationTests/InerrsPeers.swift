@@ -121,9 +121,9 @@ enum InerrsPeers {
         let address: String
         let port: Int
 
-        init(namespace: String, address: String, port: Int, how: String) throws {
+        init(namespace: String, address: String, port: Int, how: String, timeout: Double = 20) throws {
             peer = try Peer(namespace: namespace, arguments: ["handover", address, String(port), how])
-            let ready = try peer.waitForLine(startingWith: "ready ").split(separator: " ")
+            let ready = try peer.waitForLine(startingWith: "ready ", timeout: timeout).split(separator: " ")
             pid = Int32(ready[1]) ?? -1
             receiver = Int32(ready[2]) ?? -1
             self.address = address
@@ -131,8 +131,8 @@ enum InerrsPeers {
         }
 
         /// The process that holds the connection from `clientPort` alone, as it said itself.
-        func holder(of clientPort: Int) throws -> Int32 {
-            let line = try peer.waitForLine(described: "'holds … \(clientPort)'") {
+        func holder(of clientPort: Int, timeout: Double = 20) throws -> Int32 {
+            let line = try peer.waitForLine(described: "'holds … \(clientPort)'", timeout: timeout) {
                 $0.hasPrefix("holds ") && $0.hasSuffix(" \(clientPort)")
             }
             return Int32(line.split(separator: " ")[1]) ?? -1
