@@ -182,15 +182,16 @@ static __always_inline struct inerrs_index_slot *index_slot_of(const struct sock
 }
 
 /* Indexes socket `sk` under `tuple` with `owner` (NULL: an accepted socket before accept()
- * returns it), or merges `owner` into its holders if it is there already (merge_holder). A full bucket leaves it out.
+ * returns it), or merges `owner` into its holders if it is there already (merge_holder). A full
+ * bucket leaves it out: returns whether the socket is in the index.
  * Lock-free: the socket is written last and cleared first, so a reader sees a slot whole
  * except when two CPUs fill the same bucket in the same few nanoseconds. */
-static __always_inline void index_add(const struct sock *sk, const struct inerrs_tuple *tuple,
+static __always_inline bool index_add(const struct sock *sk, const struct inerrs_tuple *tuple,
                                       const struct inerrs_owner *owner)
 {
     struct inerrs_index_bucket *bucket = index_bucket(tuple);
     if (!bucket)
-        return;
+        return false;
     int free = -1;
 #pragma unroll
     for (int way = 0; way < INERRS_INDEX_WAYS; way++) {
@@ -198,13 +199,13 @@ static __always_inline void index_add(const struct sock *sk, const struct inerrs
         if (slot->socket == (__u64)sk) {
             if (owner)
                 merge_holder(&slot->owner, owner);
-            return;
+            return true;
         }
         if (!slot->socket && free < 0)
             free = way;
     }
     if (free < 0)
-        return;
+        return false;
     struct inerrs_index_slot *slot = &bucket->slots[free & (INERRS_INDEX_WAYS - 1)];
     slot->key = *tuple;
     if (owner)
@@ -212,15 +213,16 @@ static __always_inline void index_add(const struct sock *sk, const struct inerrs
     else
         __builtin_memset(&slot->owner, 0, sizeof(slot->owner));
     slot->socket = (__u64)sk;
+    return true;
 }
 
 /* Indexes an established or listening socket by its addresses (see index_add). */
-static __always_inline void index_socket(const struct sock *sk, bool btf, bool listener,
+static __always_inline bool index_socket(const struct sock *sk, bool btf, bool listener,
                                          const struct inerrs_owner *owner)
 {
     struct inerrs_tuple tuple;
     socket_tuple(sk, btf, listener, &tuple);
-    index_add(sk, &tuple, owner);
+    return index_add(sk, &tuple, owner);
 }
 
 static __always_inline void forget_socket(const struct sock *sk, bool listener)

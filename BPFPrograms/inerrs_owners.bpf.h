@@ -25,9 +25,10 @@
  *                       accepted sockets, find theirs.
  *   inerrs_connecting   connect()'s caller until the socket reaches ESTABLISHED (inerrs_index.bpf.h).
  *   inerrs_owners       socket-local storage (tracing programs may use it from Linux 5.11): lives
- *                       and dies with the socket. Set for listen() and by every scan for every
- *                       socket with a descriptor, whatever its state; read by drops for sockets the
- *                       index does not hold. Not used on connect(): creating a socket's storage
+ *                       and dies with the socket. Set for listen(), and by every scan for every
+ *                       socket with a descriptor that the index does not hold (not connected
+ *                       yet, connecting, or its bucket full); read by drops for sockets the index
+ *                       does not hold. Not used on connect(): creating a socket's storage
  *                       costs ~650 ns here, on every connect of the host. The accept exit cannot
  *                       use it (it has no BTF pointer to the socket).
  */
@@ -239,15 +240,17 @@ int inerrs_holders(struct bpf_iter__task_file *ctx)
     struct inerrs_owner holder;
     holder_of(task, &holder);
     holder.scan = scan ? scan : 1;  /* 0 means "not from a scan" */
+    int state = BPF_CORE_READ(sk, __sk_common.skc_state);
+    bool indexed = indexed_state(state) && index_socket(sk, false, state == TCP_LISTEN, &holder);
     if (inerrs_config.sk_storage) {
-        struct inerrs_owner *stored = bpf_sk_storage_get(&inerrs_owners, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+        /* Drops read the storage only for sockets the index does not hold: an indexed socket's
+         * storage is kept current where it exists (listen()), not created (~650 ns, and memory
+         * for every socket of the host). */
+        struct inerrs_owner *stored = bpf_sk_storage_get(&inerrs_owners, (void *)sk, 0,
+                                                          indexed ? 0 : BPF_SK_STORAGE_GET_F_CREATE);
         if (stored)
             merge_holder(stored, &holder);
     }
-    int state = BPF_CORE_READ(sk, __sk_common.skc_state);
-    if (!indexed_state(state))
-        return 0;
-    index_socket(sk, false, state == TCP_LISTEN, &holder);
     return 0;
 }
 
