@@ -7,7 +7,7 @@
  * or delete costs ~150 ns here.
  *   inerrs_sockets      1024 buckets of 8 slots (addresses, ports, network namespace -> socket and
  *                       holders). A socket goes into a free slot of its bucket when it reaches
- *                       ESTABLISHED or LISTEN (or is found at start-up) and leaves at CLOSE; a full
+ *                       ESTABLISHED or LISTEN (or is found by a scan) and leaves at CLOSE; a full
  *                       bucket leaves it out (never evicts). Lookups compare the whole key: exact.
  *   inerrs_connecting   1024 slots keyed by a hash of the socket's address, from connect() (when
  *                       the local port is not chosen yet) to ESTABLISHED; a second socket
@@ -110,6 +110,17 @@ static __always_inline void add_holder(struct inerrs_owner *owner, const struct 
     }
 }
 
+/* Adds `holder` (see add_holder), except that a scan's first find of a socket (holder->scan set,
+ * the record from an earlier scan or from connect/listen/accept) replaces the holders: a process
+ * that closed its descriptor or exited since the last scan is then no longer reported. */
+static __always_inline void merge_holder(struct inerrs_owner *owner, const struct inerrs_owner *holder)
+{
+    if (holder->scan && owner->scan != holder->scan)
+        *owner = *holder;
+    else
+        add_holder(owner, holder);
+}
+
 /* ---- the index ---- */
 
 static __always_inline __u32 mix(__u32 hash, __u32 word)
@@ -171,29 +182,30 @@ static __always_inline struct inerrs_index_slot *index_slot_of(const struct sock
 }
 
 /* Indexes socket `sk` under `tuple` with `owner` (NULL: an accepted socket before accept()
- * returns it), or updates its holders if it is there already. A full bucket leaves it out.
+ * returns it), or merges `owner` into its holders if it is there already (merge_holder). A full
+ * bucket leaves it out: returns whether the socket is in the index.
  * Lock-free: the socket is written last and cleared first, so a reader sees a slot whole
  * except when two CPUs fill the same bucket in the same few nanoseconds. */
-static __always_inline void index_add(const struct sock *sk, const struct inerrs_tuple *tuple,
+static __always_inline bool index_add(const struct sock *sk, const struct inerrs_tuple *tuple,
                                       const struct inerrs_owner *owner)
 {
     struct inerrs_index_bucket *bucket = index_bucket(tuple);
     if (!bucket)
-        return;
+        return false;
     int free = -1;
 #pragma unroll
     for (int way = 0; way < INERRS_INDEX_WAYS; way++) {
         struct inerrs_index_slot *slot = &bucket->slots[way];
         if (slot->socket == (__u64)sk) {
             if (owner)
-                add_holder(&slot->owner, owner);
-            return;
+                merge_holder(&slot->owner, owner);
+            return true;
         }
         if (!slot->socket && free < 0)
             free = way;
     }
     if (free < 0)
-        return;
+        return false;
     struct inerrs_index_slot *slot = &bucket->slots[free & (INERRS_INDEX_WAYS - 1)];
     slot->key = *tuple;
     if (owner)
@@ -201,15 +213,16 @@ static __always_inline void index_add(const struct sock *sk, const struct inerrs
     else
         __builtin_memset(&slot->owner, 0, sizeof(slot->owner));
     slot->socket = (__u64)sk;
+    return true;
 }
 
 /* Indexes an established or listening socket by its addresses (see index_add). */
-static __always_inline void index_socket(const struct sock *sk, bool btf, bool listener,
+static __always_inline bool index_socket(const struct sock *sk, bool btf, bool listener,
                                          const struct inerrs_owner *owner)
 {
     struct inerrs_tuple tuple;
     socket_tuple(sk, btf, listener, &tuple);
-    index_add(sk, &tuple, owner);
+    return index_add(sk, &tuple, owner);
 }
 
 static __always_inline void forget_socket(const struct sock *sk, bool listener)

@@ -8,12 +8,16 @@
  *   - connect() and listen(): sock:inet_sock_set_state to SYN_SENT / LISTEN runs in the caller;
  *   - accept(): at the syscall's exit, from the returned fd (accepted sockets reach ESTABLISHED
  *     in softirq, before and regardless of which process takes them);
- *   - sockets that exist when netmon starts: an iter/task_file iterator walks every process's
- *     open files once, after the programs above are attached, and records each holder.
+ *   - every socket with a descriptor: an iter/task_file iterator (a scan) walks every process's
+ *     open files, at start-up after the programs above are attached, then every few seconds
+ *     (InerrsCommand), and records each holder. So sockets that exist when netmon starts, and
+ *     sockets inherited by fork() or passed over a unix socket later, are learned.
  * When several processes hold a socket (a pre-fork server's listener, an fd passed or inherited)
  * the first one found is reported (the iterator walks processes in PID order, so the lowest PID;
- * a later connect/listen/accept replaces them all) and up to INERRS_HOLDERS are remembered for -p.
- * Processes that inherit or receive a socket while netmon runs are not learned.
+ * a later connect/listen/accept replaces them all until the next scan) and up to INERRS_HOLDERS
+ * are remembered for -p. A scan's first find of a socket replaces the holders recorded before
+ * (merge_holder), so one that closed its descriptor or exited stops being reported. A socket the
+ * scan does not find (no process holds it any more, but it is still closing) keeps its holders.
  *
  * Where holders are kept:
  *   inerrs_sockets      the index of established and listening sockets (inerrs_index.bpf.h): every
@@ -21,9 +25,10 @@
  *                       accepted sockets, find theirs.
  *   inerrs_connecting   connect()'s caller until the socket reaches ESTABLISHED (inerrs_index.bpf.h).
  *   inerrs_owners       socket-local storage (tracing programs may use it from Linux 5.11): lives
- *                       and dies with the socket. Set for listen() and by the iterator for every
- *                       socket open at start-up, whatever its state; read by drops for sockets the
- *                       index does not hold. Not used on connect(): creating a socket's storage
+ *                       and dies with the socket. Set for listen(), and by every scan for every
+ *                       socket with a descriptor that the index does not hold (not connected
+ *                       yet, connecting, or its bucket full); read by drops for sockets the index
+ *                       does not hold. Not used on connect(): creating a socket's storage
  *                       costs ~650 ns here, on every connect of the host. The accept exit cannot
  *                       use it (it has no BTF pointer to the socket).
  */
@@ -202,10 +207,11 @@ struct inerrs_syscall_exit_args {
 INERRS_ACCEPT_PROGRAMS(, true)
 INERRS_ACCEPT_PROGRAMS(_core, false)
 
-/* ---- sockets that exist at start-up ---- */
+/* ---- the scan of every process's open files ---- */
 
-/* Run once by userspace: one call per open file of every process (threads sharing a file table
- * are visited once). */
+/* Run by userspace at start-up and every few seconds: one call per open file of every process
+ * (threads sharing a file table are visited once). Each run is a new iterator session, whose id
+ * tells this run's first find of a socket from a later one (merge_holder). */
 SEC("iter/task_file")
 int inerrs_holders(struct bpf_iter__task_file *ctx)
 {
@@ -213,6 +219,7 @@ int inerrs_holders(struct bpf_iter__task_file *ctx)
     struct file *file = ctx->file;
     if (!task || !file)
         return 0;
+    __u32 scan = (__u32)ctx->meta->session_id;
     const struct sock *sk;
     if (inerrs_config.sk_storage) {
         /* A BTF pointer, as bpf_sk_storage_get needs (bpf_sock_from_file: Linux 5.11+, as is
@@ -232,15 +239,18 @@ int inerrs_holders(struct bpf_iter__task_file *ctx)
 
     struct inerrs_owner holder;
     holder_of(task, &holder);
-    if (inerrs_config.sk_storage) {
-        struct inerrs_owner *stored = bpf_sk_storage_get(&inerrs_owners, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-        if (stored)
-            add_holder(stored, &holder);
-    }
+    holder.scan = scan ? scan : 1;  /* 0 means "not from a scan" */
     int state = BPF_CORE_READ(sk, __sk_common.skc_state);
-    if (!indexed_state(state))
-        return 0;
-    index_socket(sk, false, state == TCP_LISTEN, &holder);
+    bool indexed = indexed_state(state) && index_socket(sk, false, state == TCP_LISTEN, &holder);
+    if (inerrs_config.sk_storage) {
+        /* Drops read the storage only for sockets the index does not hold: an indexed socket's
+         * storage is kept current where it exists (listen()), not created (~650 ns, and memory
+         * for every socket of the host). */
+        struct inerrs_owner *stored = bpf_sk_storage_get(&inerrs_owners, (void *)sk, 0,
+                                                          indexed ? 0 : BPF_SK_STORAGE_GET_F_CREATE);
+        if (stored)
+            merge_holder(stored, &holder);
+    }
     return 0;
 }
 

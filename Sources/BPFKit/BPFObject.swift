@@ -10,8 +10,9 @@ public struct BPFObject: ~Copyable {
     private var links: [OpaquePointer] = []
     private var ringBuffer: OpaquePointer?
     private var ringBufferHandlers: [RingBufferHandler] = []
-    /// Iterator links by program name, made on first use and kept for later runs.
-    private var iteratorLinks: [String: OpaquePointer] = [:]
+    /// Iterator links by program name, made on first use and kept for later runs (a box, so
+    /// that running an iterator needs only a borrow of the object, as a periodic rescan has).
+    private let iteratorLinks = IteratorLinks()
 
     init(name: String, handle: OpaquePointer) {
         self.name = name
@@ -20,7 +21,7 @@ public struct BPFObject: ~Copyable {
 
     deinit {
         if let ringBuffer { ring_buffer__free(ringBuffer) }
-        for link in iteratorLinks.values { bpf_link__destroy(link) }
+        for link in iteratorLinks.byProgram.values { bpf_link__destroy(link) }
         for link in links.reversed() { bpf_link__destroy(link) }
         bpf_object__close(handle)
     }
@@ -44,9 +45,9 @@ public struct BPFObject: ~Copyable {
     /// Runs iterator program `program` (`SEC("iter/…")`) once and returns everything it wrote with
     /// bpf_seq_write/BPF_SEQ_PRINTF. Map iterators (`iter/bpf_sk_storage_map`, `iter/bpf_map_elem`)
     /// name their map. The link is made on the first run and kept.
-    public mutating func runIterator(_ program: String, map mapName: String? = nil) throws(BPFError) -> [UInt8] {
+    public func runIterator(_ program: String, map mapName: String? = nil) throws(BPFError) -> [UInt8] {
         let link: OpaquePointer
-        if let existing = iteratorLinks[program] {
+        if let existing = iteratorLinks.byProgram[program] {
             link = existing
         } else {
             guard let handle = bpf_object__find_program_by_name(self.handle, program) else {
@@ -56,7 +57,7 @@ public struct BPFObject: ~Copyable {
             guard let made = cbpfkit_attach_iterator(handle, mapFD) else {
                 throw BPFError.failed(.attachFailed, "cannot attach the BPF iterator '\(program)'")
             }
-            iteratorLinks[program] = made
+            iteratorLinks.byProgram[program] = made
             link = made
         }
         var data: UnsafeMutablePointer<UInt8>?
@@ -144,4 +145,9 @@ final class RingBufferHandler {
             return -1  // stops ring_buffer__consume
         }
     }
+}
+
+/// The iterator links of one BPFObject, which destroys them.
+final class IteratorLinks {
+    var byProgram: [String: OpaquePointer] = [:]
 }

@@ -36,16 +36,19 @@ public struct InerrsCommand: Subcommand {
             REASON is the kernel's drop reason without its SKB_DROP_REASON_ prefix (a number
             when the kernel does not name it). STATE is the TCP state of the socket the segment
             was for, or - when there was none. PID and COMM are the process that holds that
-            socket (has a file descriptor on it): found for every socket open when netmon
-            starts, and kept current as processes connect(), listen() and accept(); a pre-fork
-            server's connection belongs to the worker that accepted it. Of several holders (a
-            listener shared by forked workers, a passed descriptor) the first found is shown
-            (the lowest PID at start-up, else the latest connect/listen/accept caller); -p
-            matches any of up to four. A connection not accept()ed yet and a request socket
-            show their listener's holder. TIME_WAIT sockets and segments for no socket have no
-            holder: PID and COMM are then the process the kernel happened to run in when it
-            dropped the segment, and -p never matches them. Sockets inherited by fork() or
-            received over a unix socket after netmon started are not learned.
+            socket (has a file descriptor on it): found by a scan of every process's open files
+            at start-up and every 2 s, and kept current in between as processes connect(),
+            listen() and accept(); a pre-fork server's connection belongs to the worker that
+            accepted it. A socket passed over a unix socket or inherited by fork() names its
+            new holder from the next scan on, and a process that closed its descriptor or
+            exited is no longer named. Of several holders (a listener shared by forked workers,
+            a passed descriptor) the first found is shown (the lowest PID at a scan, else the
+            latest connect/listen/accept caller until the next scan); -p matches any of up to
+            four. A connection not accept()ed yet and a request socket show their listener's
+            holder. A socket no process holds any more that is still closing (FIN_WAIT,
+            LAST_ACK) keeps its last holder. TIME_WAIT sockets and segments for no socket have
+            no holder: PID and COMM are then the process the kernel happened to run in when it
+            dropped the segment, and -p never matches them.
 
             Reported by default, the segment itself was bad or unacceptable:
               TCP_CSUM PKT_TOO_SMALL TCP_FLAGS TCP_INVALID_SYN TCP_MINTTL TCP_OVERWINDOW
@@ -133,6 +136,7 @@ public struct InerrsCommand: Subcommand {
             try output.flush()
         }
         context.announceTracing()
-        try Runner.forEachEvent(of: object, loop: loop, output: output, lost: lost)
+        try Runner.forEachEvent(of: object, loop: loop, output: output, lost: lost,
+                                housekeeping: InerrsProgram.rescan)
     }
 }

@@ -42,18 +42,37 @@ public enum Runner {
     /// than the programs' window, so that a record submitted without a wakeup is always read.
     static let keepReadingFor: UInt64 = UInt64(NETMON_WAKEUP_WINDOW_NS) + 2 * pauseBetweenReads
 
+    /// Work an event-reading run repeats while it runs (inerrs: the rescan of every process's
+    /// open files). It runs on the reading thread, after the records waiting at the time were
+    /// printed and flushed, so it never delays a line already read; records arriving meanwhile
+    /// wait in the ring buffer for its duration.
+    public struct Housekeeping {
+        /// Nanoseconds from the start of the reading, and from the end of each run, to the next run.
+        public let period: UInt64
+        public let work: (borrowing BPFObject) throws -> Void
+
+        public init(every period: UInt64, _ work: @escaping (borrowing BPFObject) throws -> Void) {
+            self.period = period
+            self.work = work
+        }
+    }
+
     /// Hands ring-buffer records to their handlers as they arrive, flushing the output after each
-    /// burst and reporting lost events. A handler ends the run normally by throwing `NormalEnd`
-    /// (its count reached); a stop signal or a closed output ends it too.
+    /// burst and reporting lost events, and runs `housekeeping` every period. A handler ends the
+    /// run normally by throwing `NormalEnd` (its count reached); a stop signal or a closed output
+    /// ends it too.
     public static func forEachEvent(of object: borrowing BPFObject, loop: EventLoop, output: OutputWriter,
-                                    lost: LostEvents?) throws {
+                                    lost: LostEvents?, housekeeping: Housekeeping? = nil) throws {
         guard let fd = object.ringBufferFD else { return }
         defer { lost?.report() }
         var lastActivity: UInt64?
+        var nextHousekeeping = housekeeping.map { MonotonicClock.now + $0.period }
         while true {
             let now = MonotonicClock.now
             let reading = lastActivity.map { now &- $0 < keepReadingFor } ?? false
-            let wake = reading ? loop.wait(until: now + pauseBetweenReads) : loop.wait(until: nil, readable: fd)
+            let wake = reading
+                ? loop.wait(until: min(now + pauseBetweenReads, nextHousekeeping ?? .max))
+                : loop.wait(until: nextHousekeeping, readable: fd)
             if wake == .stop || wake == .outputClosed {
                 try output.flush()
                 return
@@ -70,6 +89,10 @@ public enum Runner {
                 lastActivity = MonotonicClock.now
                 try output.flush()
                 lost?.report()
+            }
+            if let housekeeping, let due = nextHousekeeping, MonotonicClock.now >= due {
+                try housekeeping.work(object)
+                nextHousekeeping = MonotonicClock.now + housekeeping.period
             }
         }
     }

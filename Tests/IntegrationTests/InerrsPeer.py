@@ -11,6 +11,13 @@
 #       serves each in a thread).
 #       Whoever accepts prints "accepted PID PEER_PORT", answers "hello" with "hi" and holds the
 #       connection until the peer closes it. Ends, workers included, when stdin closes.
+#   InerrsPeer.py handover ADDR PORT pass|fork
+#       A server that hands every connection it accepts to another process and closes its own
+#       descriptor: "pass" sends it over a unix socket (SCM_RIGHTS) to a receiver forked at
+#       start, before the listener exists; "fork" forks a child per connection, which closes the
+#       listener. Prints "ready PID RECEIVER_PID" (0 for fork) once listening, "accepted PID
+#       PEER_PORT" after answering "hello" with "hi", and "holds PID PEER_PORT" from the process
+#       that then holds the connection alone. Ends, children included, when stdin closes.
 #   InerrsPeer.py churn ADDR PORT COUNT
 #       Makes COUNT short connections to itself on ADDR:PORT (connect, accept, close with a reset,
 #       so no TIME_WAIT is left), then prints {"churned": COUNT}.
@@ -104,6 +111,55 @@ if sys.argv[1] == "prefork":
     if workers == 0:
         serve()
     threading.Event().wait()
+
+if sys.argv[1] == "handover":
+    address, port, how = sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    children = []
+    receiver = 0
+    if how == "pass":
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        receiver = os.fork()
+        if receiver == 0:
+            ours.close()
+            held = []
+            while True:
+                message, fds, _, _ = socket.recv_fds(theirs, 1, 1)
+                if not message:  # the server ended
+                    os._exit(0)
+                connection = socket.socket(fileno=fds[0])
+                held.append(connection)
+                print("holds", os.getpid(), connection.getpeername()[1], flush=True)
+        theirs.close()
+        children.append(receiver)
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((address, port))
+    listener.listen(16)
+
+    def end_with_stdin():
+        sys.stdin.read()
+        for child in children:
+            os.kill(child, 9)
+        os._exit(0)
+
+    threading.Thread(target=end_with_stdin, daemon=True).start()
+    print("ready", os.getpid(), receiver, flush=True)
+    while True:
+        connection, peer = listener.accept()
+        if connection.recv(100) == b"hello":
+            connection.sendall(b"hi")
+        print("accepted", os.getpid(), peer[1], flush=True)
+        if how == "pass":
+            socket.send_fds(ours, [b"x"], [connection.fileno()])
+        else:
+            child = os.fork()
+            if child == 0:
+                listener.close()
+                print("holds", os.getpid(), peer[1], flush=True)
+                threading.Event().wait()
+            children.append(child)
+        connection.close()
 
 if sys.argv[1] == "churn":
     import struct

@@ -110,6 +110,35 @@ enum InerrsPeers {
         }
     }
 
+    /// A server that hands each connection it accepts to another process and closes its own
+    /// descriptor (InerrsPeer.py handover): over a unix socket to a receiver (`how` "pass"), or to
+    /// a child forked after accept() ("fork").
+    final class HandoverServer {
+        let peer: Peer
+        let pid: Int32
+        /// The process that receives passed connections (0 for "fork").
+        let receiver: Int32
+        let address: String
+        let port: Int
+
+        init(namespace: String, address: String, port: Int, how: String, timeout: Double = 20) throws {
+            peer = try Peer(namespace: namespace, arguments: ["handover", address, String(port), how])
+            let ready = try peer.waitForLine(startingWith: "ready ", timeout: timeout).split(separator: " ")
+            pid = Int32(ready[1]) ?? -1
+            receiver = Int32(ready[2]) ?? -1
+            self.address = address
+            self.port = port
+        }
+
+        /// The process that holds the connection from `clientPort` alone, as it said itself.
+        func holder(of clientPort: Int, timeout: Double = 20) throws -> Int32 {
+            let line = try peer.waitForLine(described: "'holds … \(clientPort)'", timeout: timeout) {
+                $0.hasPrefix("holds ") && $0.hasSuffix(" \(clientPort)")
+            }
+            return Int32(line.split(separator: " ")[1]) ?? -1
+        }
+    }
+
     /// Connects from namespace B to `address`:`port` and prepares `count` crafted segments of
     /// `kind`, which `fire` sends later: the connection exists before netmon starts.
     static func connect(_ kind: String, count: Int, namespace: String, interface: String,

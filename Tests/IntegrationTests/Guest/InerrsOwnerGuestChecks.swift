@@ -56,4 +56,35 @@ struct InerrsOwnerGuestChecks {
             #expect(second.allSatisfy { $0.pid == Int(secondWorker) && $0.reason == "TCP_CSUM" }, "\(name): \(second)")
         }
     }
+
+    @Test("a connection passed over a unix socket after netmon started: lines name the receiver after a rescan, with every variant")
+    func passedHolder() throws {
+        let pair = try VethPair()
+        defer { try? pair.remove() }
+        let port = 11500 + Int.random(in: 0..<500)
+        let runs = try KernelVariants.available("inerrs.owners").map { variant in
+            (variant, try NetmonProcess.start(["inerrs", "--json"], environment: KernelVariants.forcing("inerrs.owners", variant),
+                                              timeout: Self.patience))
+        }
+        defer { for (_, netmon) in runs { netmon.stop() } }
+        #expect(!runs.isEmpty)
+        let server = try InerrsPeers.HandoverServer(namespace: pair.a, address: pair.addressA, port: port, how: "pass",
+                                                    timeout: Self.patience)
+        defer { server.peer.finish() }
+        let client = try InerrsPeers.connectRaw(count: 2, namespace: pair.b, address: server.address, port: port,
+                                                timeout: Self.patience)
+        defer { client.peer.finish() }
+        #expect(try server.holder(of: client.clientPort, timeout: Self.patience) == server.receiver)
+        // netmon rescans every 2 s of the guest's clock; three periods, for a slow guest.
+        usleep(6_000_000)
+        try InerrsPeers.fire(client.peer, timeout: Self.patience)
+        usleep(500_000)
+
+        for (variant, netmon) in runs {
+            #expect(netmon.stop() == 0, "\(variant)")
+            let lines = InerrsLine.parse(netmon, saddr: pair.addressB, daddr: pair.addressA, port: port)
+                .filter { $0.sport == client.clientPort }
+            #expect(lines.count == 2 && lines.allSatisfy { $0.pid == Int(server.receiver) }, "\(variant): \(lines)")
+        }
+    }
 }

@@ -33,11 +33,15 @@ struct inerrs_config {
 };
 
 /* The processes that hold a socket: seen in process context when one called connect(),
- * listen() or accept(), or found at start-up with a file descriptor on it. */
+ * listen() or accept(), or found with a file descriptor on it by a scan of every process's open
+ * files (at start-up, then every few seconds). */
 struct inerrs_owner {
     __u32 pid;         /* the holder reported (tgid); 0 = none known yet */
     __u8 comm[16];     /* its name */
     __u32 holders[INERRS_HOLDERS]; /* every holder seen, pid first; 0 = free slot */
+    /* The scan (its iterator session id, low 32 bits) that found these holders; 0 = learned at
+     * connect/listen/accept. A scan's first find of a socket replaces older holders. */
+    __u32 scan;
 };
 
 /* A TCP socket's addresses as a received segment carries them, so that a segment dropped before
@@ -63,7 +67,6 @@ struct inerrs_index_slot {
     __u64 socket;      /* kernel address, compared only; 0 = free slot */
     struct inerrs_tuple key;
     struct inerrs_owner owner; /* pid 0: an accepted socket not yet returned by accept() */
-    __u32 reserved;
 };
 
 struct inerrs_index_bucket {
@@ -77,7 +80,6 @@ struct inerrs_index_bucket {
 struct inerrs_connecting_slot {
     __u64 socket;      /* 0 = free */
     struct inerrs_owner owner;
-    __u32 reserved;
 };
 
 /* One rejected incoming TCP segment (ring buffer `inerrs_events`). */
