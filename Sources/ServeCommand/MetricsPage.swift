@@ -5,12 +5,14 @@ import NetmonCLI
 /// at /, and 404 elsewhere.
 final class MetricsPage: @unchecked Sendable {
     private let sources: [any MetricSource]
+    private let comms: CommLabels
     private let diagnostics: Diagnostics
     private let lock = Mutex()
     private var failedBefore = false
 
-    init(sources: [any MetricSource], diagnostics: Diagnostics) {
+    init(sources: [any MetricSource], comms: CommLabels, diagnostics: Diagnostics) {
         self.sources = sources
+        self.comms = comms
         self.diagnostics = diagnostics
     }
 
@@ -44,7 +46,7 @@ final class MetricsPage: @unchecked Sendable {
                 }
                 lost.samples.append(Sample([Label("source", source.name)], source.lostEvents()))
             }
-            return families + [lost] + ProcessMetrics.collect()
+            return families + [comms.family(), lost] + ProcessMetrics.collect()
         }
     }
 

@@ -79,10 +79,16 @@ public struct ServeCommand: Subcommand {
         // inherits the mask and the signals reach the loop's signalfd.
         let loop = try EventLoop()
         try Privilege.require()
+        // Every source loads before the server's thread starts: conn may move netmon into a mount
+        // namespace of its own (PrivateTracefs), which a multi-threaded process cannot.
+        let comms = CommLabels()
         let sources: [any MetricSource] = [
             try NicSource(context, interfaces: interfaces),
+            try ConnSource(context, comms: comms),
+            try BytesSource(context, comms: comms),
+            try InerrsSource(context),
         ]
-        let page = MetricsPage(sources: sources, diagnostics: context.diagnostics)
+        let page = MetricsPage(sources: sources, comms: comms, diagnostics: context.diagnostics)
         let server: HTTPServer
         do {
             server = try HTTPServer(listening: listen) { page.respond(to: $0) }
