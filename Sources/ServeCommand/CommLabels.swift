@@ -12,7 +12,9 @@ final class CommLabels: @unchecked Sendable {
     private var folded: [Int: Set<String>] = [:]
     private var foldedBeyondMemory: [Int: UInt64] = [:]
 
-    init(limit: Int = 256) {
+    static let defaultLimit = 256
+
+    init(limit: Int = defaultLimit) {
         self.limit = limit
     }
 

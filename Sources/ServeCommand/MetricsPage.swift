@@ -4,16 +4,27 @@ import NetmonCLI
 /// What the HTTP server answers: /metrics in the format the client prefers, a small index page
 /// at /, and 404 elsewhere.
 final class MetricsPage: @unchecked Sendable {
-    private let sources: [any MetricSource]
-    private let comms: CommLabels
     private let diagnostics: Diagnostics
     private let lock = Mutex()
+    private var sources: [any MetricSource] = []
+    private var comms = CommLabels()
     private var failedBefore = false
 
-    init(sources: [any MetricSource], comms: CommLabels, diagnostics: Diagnostics) {
-        self.sources = sources
-        self.comms = comms
+    init(diagnostics: Diagnostics) {
         self.diagnostics = diagnostics
+    }
+
+    /// Sets what /metrics shows; called once, before the server's thread starts.
+    func install(sources: [any MetricSource], comms: CommLabels) {
+        lock.withLock {
+            self.sources = sources
+            self.comms = comms
+        }
+    }
+
+    /// Drains the sources' ring buffers (main thread). Sources lock their own state.
+    func poll() throws {
+        for source in lock.withLock({ sources }) { try source.poll() }
     }
 
     func respond(to request: HTTPRequest) -> HTTPResponse {

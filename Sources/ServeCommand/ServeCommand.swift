@@ -34,16 +34,29 @@ public struct ServeCommand: Subcommand {
             ("netmon serve -n eth0,eth1", "nic counters of eth0 and eth1 only"),
         ],
         notes: """
-            Metrics:
+            Metrics (counters since netmon started; they never go backwards while it runs):
               netmon_nic_queue_bytes_total{interface,queue,direction="tx"|"rx"}
               netmon_nic_queue_packets_total{interface,queue,direction}
                   every queue of every interface of netmon's network namespace, including
                   interfaces created later, counted as 'netmon nic' counts
-              netmon_lost_events_total{source}   events the kernel could not hand over
+              netmon_tcp_connections_total{direction="connect"|"accept",family="4"|"6",comm}
+                  as 'netmon conn' prints them
+              netmon_tcp_bytes_total{direction="tx"|"rx",family,comm}
+                  as 'netmon bytes' counts them, summed per process name
+              netmon_tcp_rejected_segments_total{reason,family}
+                  as 'netmon inerrs' prints them (its default reasons, named as this kernel
+                  names them; every one exposed from the start)
+              netmon_comm_folded_total{family}    process names beyond the cap (below)
+              netmon_lost_events_total{source}    events the kernel could not hand over
               netmon_build_info{version}, process_cpu_seconds_total, process_resident_memory_bytes, ...
 
-            An interface named with -n that does not exist yet is counted once it appears. A
-            removed interface's series keep their last values and name.
+            comm is a process name, never a pid or a connection, so the number of series stays
+            bounded: the first \(CommLabels.defaultLimit) distinct names per family get series of their
+            own, later ones are counted under comm="other" (and in netmon_comm_folded_total).
+            conn, bytes and inerrs count sockets of every network namespace; nic counts netmon's.
+            An interface named with -n that does not exist yet is counted once it appears; a
+            removed interface's series keep their last values and name. A job the kernel cannot
+            do is left out, with one line on stderr saying why.
             """
     )
 
@@ -79,19 +92,39 @@ public struct ServeCommand: Subcommand {
         // inherits the mask and the signals reach the loop's signalfd.
         let loop = try EventLoop()
         try Privilege.require()
-        // Every source loads before the server's thread starts: conn may move netmon into a mount
-        // namespace of its own (PrivateTracefs), which a multi-threaded process cannot.
-        let comms = CommLabels()
-        let sources: [any MetricSource] = [
-            try NicSource(context, interfaces: interfaces),
-            try ConnSource(context, comms: comms),
-            try BytesSource(context, comms: comms),
-            try InerrsSource(context),
-        ]
-        let page = MetricsPage(sources: sources, comms: comms, diagnostics: context.diagnostics)
+        // Listening first, so that a taken port fails before anything is loaded.
+        let page = MetricsPage(diagnostics: context.diagnostics)
         let server: HTTPServer
         do {
             server = try HTTPServer(listening: listen) { page.respond(to: $0) }
+        } catch {
+            throw RuntimeFailure("cannot serve on \(listen): \(error)")
+        }
+        // Every source loads before the server's thread starts: conn may move netmon into a mount
+        // namespace of its own (PrivateTracefs), which a multi-threaded process cannot.
+        let comms = CommLabels()
+        let makers: [(String, () throws -> any MetricSource)] = [
+            ("nic", { try NicSource(context, interfaces: interfaces) }),
+            ("conn", { try ConnSource(context, comms: comms) }),
+            ("bytes", { try BytesSource(context, comms: comms) }),
+            ("inerrs", { try InerrsSource(context) }),
+        ]
+        var sources: [any MetricSource] = []
+        for (name, make) in makers {
+            // A job this kernel cannot do (bytes before 6.0, inerrs before 5.17) leaves the others
+            // serving: one line says which and why.
+            do {
+                sources.append(try make())
+            } catch let error as BPFError {
+                context.diagnostics.line("netmon: serving without the \(name) metrics: \(error)")
+                if context.verbose, let log = error.log { context.diagnostics.line(log) }
+            } catch let error as RuntimeFailure {
+                context.diagnostics.line("netmon: serving without the \(name) metrics: \(error.message)")
+            }
+        }
+        guard !sources.isEmpty else { throw RuntimeFailure("none of the jobs can run on this kernel") }
+        page.install(sources: sources, comms: comms)
+        do {
             try server.start()
         } catch {
             throw RuntimeFailure("cannot serve on \(listen): \(error)")
@@ -104,7 +137,7 @@ public struct ServeCommand: Subcommand {
             case .stop, .outputClosed:
                 return
             case .deadline, .readable:
-                for source in sources { try source.poll() }
+                try page.poll()
             }
         }
     }

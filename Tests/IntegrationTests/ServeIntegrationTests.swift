@@ -155,7 +155,11 @@ struct ServeIntegrationTests {
         #expect(build.first?.labels["version"] != nil)
         let families = try query("count by (__name__) ({job=\"netmon\"})").compactMap { $0.labels["__name__"] }
         #expect(Set(families).isSuperset(of: ["netmon_nic_queue_bytes_total", "netmon_nic_queue_packets_total",
-                                              "netmon_lost_events_total", "netmon_build_info", "process_cpu_seconds_total"]))
+                                              "netmon_lost_events_total", "netmon_build_info", "process_cpu_seconds_total",
+                                              "netmon_tcp_rejected_segments_total", "netmon_comm_folded_total"]))
+        // Prometheus' own connection to netmon: made by prometheus, accepted by netmon.
+        #expect(try eventually { try query("netmon_tcp_connections_total{direction=\"accept\",comm=\"netmon\"}").first?.value ?? 0 >= 1 })
+        #expect(try eventually { try query("netmon_tcp_bytes_total{direction=\"tx\",comm=\"netmon\"}").first?.value ?? 0 > 0 })
     }
 
     @Test("the node exporter's node_network_transmit_bytes_total moves as netmon's per-queue sum on the same interface")
@@ -235,6 +239,16 @@ struct ServeIntegrationTests {
         #expect(after - warm < 2048, "RSS grew from \(warm) KiB to \(after) KiB")
         #expect(try serve.scrape().contains("netmon_build_info"))
         #expect(serve.netmon.stop() == 0)
+    }
+
+    @Test("SIGTERM and SIGINT end it with status 0 and nothing on stderr after the start", arguments: [SIGTERM, SIGINT])
+    func stops(signal: Int32) throws {
+        let pair = try VethPair()
+        defer { try? pair.remove() }
+        let serve = try ServeUnderTest(namespace: pair.a)
+        _ = try serve.scrape()
+        #expect(serve.netmon.stop(signal: signal) == 0)
+        #expect(serve.netmon.stderr.hasSuffix("Tracing... Hit Ctrl-C to end.\n"), "\(serve.netmon.stderr)")
     }
 
     @Test("a port in use: one line, status 1; a bad address: usage error")
