@@ -16,6 +16,7 @@ final class ConnSource: MetricSource, @unchecked Sendable {
     private let object: BPFObject
     private let lost: BPFMap
     private let counts = CounterTable<Key>()
+    private let consuming = Mutex()
 
     init(_ context: RunContext, comms: CommLabels) throws {
         var object = try ConnFeed.load(context)
@@ -30,11 +31,16 @@ final class ConnSource: MetricSource, @unchecked Sendable {
         self.object = object
     }
 
-    func poll() throws { try object.consumeRingBuffers() }
+    /// Reads the ring buffer: from the main thread's tick, and before every scrape so that a
+    /// scrape counts every event up to its moment. libbpf's reader is not for two threads at once.
+    func poll() throws {
+        try consuming.withLock { _ = try object.consumeRingBuffers() }
+    }
 
     func lostEvents() -> UInt64 { (try? lost.sumPerCPU(UInt32(0))) ?? 0 }
 
     func collect() throws -> [MetricFamily] {
+        try poll()
         var family = MetricFamily("netmon_tcp_connections", .counter,
                                   help: "TCP connections established (connect) or accepted (accept) since netmon started, by process name")
         for (key, value) in counts.sorted {

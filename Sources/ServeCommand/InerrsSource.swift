@@ -16,6 +16,7 @@ final class InerrsSource: MetricSource, @unchecked Sendable {
     private var feed: InerrsFeed
     private let lost: BPFMap
     private let counts = CounterTable<Key>()
+    private let consuming = Mutex()
 
     init(_ context: RunContext) throws {
         feed = try InerrsFeed(context)
@@ -31,11 +32,16 @@ final class InerrsSource: MetricSource, @unchecked Sendable {
         lost = try feed.object.map(named: "lost_events")
     }
 
-    func poll() throws { try feed.object.consumeRingBuffers() }
+    /// Reads the ring buffer: from the main thread's tick, and before every scrape so that a
+    /// scrape counts every event up to its moment. libbpf's reader is not for two threads at once.
+    func poll() throws {
+        try consuming.withLock { _ = try feed.object.consumeRingBuffers() }
+    }
 
     func lostEvents() -> UInt64 { (try? lost.sumPerCPU(UInt32(0))) ?? 0 }
 
     func collect() throws -> [MetricFamily] {
+        try poll()
         var family = MetricFamily("netmon_tcp_rejected_segments", .counter,
                                   help: "Incoming TCP segments the kernel rejected since netmon started, by the kernel's drop reason")
         for (key, value) in counts.sorted {
