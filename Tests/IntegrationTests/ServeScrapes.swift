@@ -8,8 +8,9 @@ struct ServeUnderTest {
     let port: Int
     let namespace: String?
 
-    init(_ extra: [String] = [], namespace: String? = nil) throws {
-        netmon = try NetmonProcess.start(["serve", "--listen", "127.0.0.1:0"] + extra, namespace: namespace)
+    init(_ extra: [String] = [], namespace: String? = nil, environment: [String: String] = [:]) throws {
+        netmon = try NetmonProcess.start(["serve", "--listen", "127.0.0.1:0"] + extra, namespace: namespace,
+                                         environment: environment)
         let line = try #require(netmon.stderr.split(separator: "\n").first { $0.hasPrefix("netmon: serving /metrics on ") },
                                 "no serving line: \(netmon.stderr)")
         port = try #require(Int(line.split(separator: ":").last ?? ""))
