@@ -7,17 +7,10 @@ import NetmonCLI
 /// drained at every poll tick and scrape into these counters, so connections and processes that
 /// ended keep their contribution.
 final class BytesSource: MetricSource, @unchecked Sendable {
-    struct Key: Hashable, Comparable, Sendable {
-        let direction: String
-        let family: Int
-        let comm: String
-        static func < (a: Key, b: Key) -> Bool { (a.direction, a.family, a.comm) < (b.direction, b.family, b.comm) }
-    }
-
     let name = "bytes"
     private var feed: BytesFeed
     private let comms: CommLabels
-    private let counts = CounterTable<Key>()
+    private let counts = CounterTable<ProcessKey>()
     /// Drains come from both threads; FlowMaps' map flip must not interleave.
     private let lock = Mutex()
     private var lastDrain: UInt64 = 0
@@ -39,8 +32,8 @@ final class BytesSource: MetricSource, @unchecked Sendable {
         try lock.withLock {
             for moved in try feed.drain() {
                 let comm = comms.label(moved.comm, family: moved.ipVersion)
-                if moved.rxBytes > 0 { counts.add(Key(direction: "rx", family: moved.ipVersion, comm: comm), moved.rxBytes) }
-                if moved.txBytes > 0 { counts.add(Key(direction: "tx", family: moved.ipVersion, comm: comm), moved.txBytes) }
+                if moved.rxBytes > 0 { counts.add(ProcessKey(direction: "rx", family: moved.ipVersion, comm: comm), moved.rxBytes) }
+                if moved.txBytes > 0 { counts.add(ProcessKey(direction: "tx", family: moved.ipVersion, comm: comm), moved.txBytes) }
             }
         }
     }
@@ -49,12 +42,6 @@ final class BytesSource: MetricSource, @unchecked Sendable {
 
     func collect() throws -> [MetricFamily] {
         try drain()
-        var family = MetricFamily("netmon_tcp_bytes", .counter,
-                                  help: "TCP bytes received (rx) and sent (tx) by send/receive calls since netmon started, by process name")
-        for (key, value) in counts.sorted {
-            family.samples.append(Sample([Label("direction", key.direction), Label("family", String(key.family)),
-                                          Label("comm", key.comm)], value))
-        }
-        return [family]
+        return [counts.family("netmon_tcp_bytes", help: "TCP bytes received (rx) and sent (tx) by send/receive calls since netmon started, by process name")]
     }
 }

@@ -5,17 +5,10 @@ import NetmonCLI
 /// `netmon_tcp_connections_total{direction,family,comm}`: connections established, counted as
 /// `netmon conn` prints them (connect when the handshake completes, accept when accept() returns).
 final class ConnSource: MetricSource, @unchecked Sendable {
-    struct Key: Hashable, Comparable, Sendable {
-        let direction: String
-        let family: Int
-        let comm: String
-        static func < (a: Key, b: Key) -> Bool { (a.direction, a.family, a.comm) < (b.direction, b.family, b.comm) }
-    }
-
     let name = "conn"
     private let object: BPFObject
     private let lost: BPFMap
-    private let counts = CounterTable<Key>()
+    private let counts = CounterTable<ProcessKey>()
     private let consuming = Mutex()
 
     init(_ context: RunContext, comms: CommLabels) throws {
@@ -24,8 +17,8 @@ final class ConnSource: MetricSource, @unchecked Sendable {
         let counts = counts
         try object.readRingBuffer(ConnFeed.events) { record in
             guard let connection = ConnFeed.decode(record) else { return }
-            counts.add(Key(direction: connection.accepted ? "accept" : "connect", family: connection.ipVersion,
-                           comm: comms.label(connection.comm, family: connection.ipVersion)))
+            counts.add(ProcessKey(direction: connection.accepted ? "accept" : "connect", family: connection.ipVersion,
+                                  comm: comms.label(connection.comm, family: connection.ipVersion)))
         }
         lost = try object.map(named: "lost_events")
         self.object = object
@@ -41,12 +34,6 @@ final class ConnSource: MetricSource, @unchecked Sendable {
 
     func collect() throws -> [MetricFamily] {
         try poll()
-        var family = MetricFamily("netmon_tcp_connections", .counter,
-                                  help: "TCP connections established (connect) or accepted (accept) since netmon started, by process name")
-        for (key, value) in counts.sorted {
-            family.samples.append(Sample([Label("direction", key.direction), Label("family", String(key.family)),
-                                          Label("comm", key.comm)], value))
-        }
-        return [family]
+        return [counts.family("netmon_tcp_connections", help: "TCP connections established (connect) or accepted (accept) since netmon started, by process name")]
     }
 }

@@ -46,25 +46,17 @@ enum Exposition: Equatable, Sendable {
     }
 
     /// HELP text: backslash and line feed escaped.
-    static func escapeHelp(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
+    static func escapeHelp(_ text: String) -> String { escape(text, quote: false) }
 
     /// Label values: backslash, double quote and line feed escaped.
-    static func escapeLabel(_ text: String) -> String {
+    static func escapeLabel(_ text: String) -> String { escape(text, quote: true) }
+
+    private static func escape(_ text: String, quote: Bool) -> String {
         var out = ""
         for character in text {
             switch character {
             case "\\": out += "\\\\"
-            case "\"": out += "\\\""
+            case "\"" where quote: out += "\\\""
             case "\n": out += "\\n"
             default: out.append(character)
             }
