@@ -111,8 +111,10 @@ public final class HTTPServer: @unchecked Sendable {
             }
             for connection in connections where !gone.contains(connection.fd) && connection.deadline <= now {
                 if connection.phase == .reading && !connection.input.isEmpty {
+                    // Half a request: say why it ends (the time to send it is the request timeout).
                     respond(connection, .error(.requestTimeout, "the request took too long"), headOnly: false, close: true)
-                    if connection.phase == .writing { continue }
+                    connection.deadline = now + Clock.nanoseconds(limits.requestTimeout)
+                    if finishWriting(connection, now: now) { continue }
                 }
                 gone.insert(connection.fd)
             }
