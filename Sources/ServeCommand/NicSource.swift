@@ -11,7 +11,9 @@ final class NicSource: MetricSource, @unchecked Sendable {
     private let object: BPFObject
     private let queues: BPFMap
     private let uncounted: BPFMap
-    /// Only these interface names, when -n was given.
+    /// Only these interface names, when -n was given. Applied here rather than in the kernel: a
+    /// named interface may not exist yet, or be re-created with another ifindex, and its first
+    /// packets must count; the kernel's cost per packet is the same either way.
     private let only: Set<String>?
     private let lock = Mutex()
     /// Names by ifindex, kept after an interface goes away so that its series keep their label.
