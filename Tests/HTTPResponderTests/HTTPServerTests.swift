@@ -30,6 +30,26 @@ struct HTTPServerTests {
         #expect(client.readToEnd() == "")
     }
 
+    @Test("[::1] takes IPv6 only; :PORT takes IPv6 and IPv4")
+    func addresses() throws {
+        let six = try RunningServer(.ipv6("::1"))
+        defer { six.stop() }
+        let client = try TestClient(port: six.port, ipv6: true)
+        defer { client.close() }
+        client.send("GET /six HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(client.readResponse()?.body == "GET /six\n")
+        #expect(throws: ClientError.self) { try TestClient(port: six.port) }
+
+        let any = try RunningServer(.any)
+        defer { any.stop() }
+        for ipv6 in [false, true] {
+            let client = try TestClient(port: any.port, ipv6: ipv6)
+            defer { client.close() }
+            client.send("GET /any HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(client.readResponse()?.status == 200)
+        }
+    }
+
     @Test("pipelined requests are answered in order")
     func pipelined() throws {
         let running = try RunningServer()

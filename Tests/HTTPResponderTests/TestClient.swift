@@ -6,16 +6,28 @@ import Glibc
 struct TestClient {
     let fd: Int32
 
-    init(port: UInt16) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    /// Connects to 127.0.0.1, or to ::1 with `ipv6`.
+    init(port: UInt16, ipv6: Bool = false) throws {
+        fd = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        let result: Int32
+        if ipv6 {
+            var address = sockaddr_in6()
+            address.sin6_family = sa_family_t(AF_INET6)
+            address.sin6_port = port.bigEndian
+            address.sin6_addr = in6addr_loopback
+            result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
+        } else {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
         }
         guard result == 0 else { throw ClientError(what: "connect", errno: errno) }
     }
@@ -86,8 +98,9 @@ final class RunningServer: @unchecked Sendable {
     let server: HTTPServer
     var port: UInt16 { server.address.port }
 
-    init(limits: HTTPServer.Limits = HTTPServer.Limits(), handler: @escaping HTTPServer.Handler = RunningServer.echo) throws {
-        server = try HTTPServer(listening: ListenAddress(host: .ipv4("127.0.0.1"), port: 0), limits: limits, handler: handler)
+    init(_ host: ListenAddress.Host = .ipv4("127.0.0.1"), limits: HTTPServer.Limits = HTTPServer.Limits(),
+         handler: @escaping HTTPServer.Handler = RunningServer.echo) throws {
+        server = try HTTPServer(listening: ListenAddress(host: host, port: 0), limits: limits, handler: handler)
         try server.start()
     }
 
