@@ -44,7 +44,4 @@ public enum NicAllInterfaces {
         }
         return counts
     }
-
-    /// The programs of this object, for `netmon kernel`-style reporting.
-    public static var variantGroups: [VariantGroup] { NicProgram.groups }
 }
