@@ -1,30 +1,35 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
-// netmon bytes: TCP bytes per (process, connection), aggregated in the kernel; BytesCommand drains
-// the aggregate once per interval. Nothing is sent to userspace per transfer.
+// netmon bytes: TCP bytes per (process, connection), aggregated in the kernel; BytesCommand takes
+// the counts once per interval. Nothing is sent to userspace per transfer.
 //
-// Hooks: sock:sock_send_length and sock:sock_recv_length (Linux 6.0+), BTF-typed. They fire in
-// process context at the end of sock_sendmsg()/sock_recvmsg() with the value the protocol
-// returned: the bytes actually transferred, not the size asked for (bcc#2440). Every way a process
-// moves TCP payload through the socket layer ends there: write/send/sendto/sendmsg/sendmmsg,
-// read/recv/recvfrom/recvmsg/recvmmsg, io_uring send/recv, and sendfile()/splice() *to* a TCP
-// socket, which since Linux 6.5 is splice_to_socket() -> sock_sendmsg(MSG_SPLICE_PAGES)
-// (verified by the integration tests: a 5 MB os.sendfile is counted exactly). What does not pass
-// sock_recvmsg(): splice() *from* a TCP socket (tcp_splice_read -> tcp_read_sock) and
-// getsockopt(TCP_ZEROCOPY_RECEIVE) (mmap'd receive); they are documented as not counted
-// (measured: 1,000,000 bytes read with os.splice from a TCP socket are missing from RX, while the
-// sender's TX has them). No tracepoint reports their byte counts: tcp:tcp_rcv_space_adjust fires
-// there, but without a length, and diffing tp->copied_seq from it needs a per-socket baseline that
-// a socket older than netmon does not have.
+// What is counted: the bytes a process's send or receive call actually moved on a TCP socket (the
+// value the protocol returned, not the size asked for: bcc#2440), charged to that process. Every
+// way a process moves TCP payload through the socket layer returns through tcp_sendmsg() /
+// tcp_recvmsg(): write/send/sendto/sendmsg/sendmmsg, read/recv/recvfrom/recvmsg/recvmmsg, io_uring
+// send/recv, and (Linux 6.5+, splice_to_socket -> sock_sendmsg(MSG_SPLICE_PAGES)) sendfile() and
+// splice() *to* a socket; before 6.5 those go through tcp_sendpage() instead. Not counted, on any
+// kernel: splice() *from* a TCP socket (tcp_splice_read -> tcp_read_sock) and
+// getsockopt(TCP_ZEROCOPY_RECEIVE), which bypass the receive call (measured: 1,000,000 bytes read
+// with os.splice are missing from RX while the sender's TX has them); no hook reports their lengths
+// in the same terms on every kernel, so leaving them out keeps the meaning identical everywhere.
 //
-// Why not a per-interval iter/tcp walk diffing tp->bytes_acked/bytes_received: those counters
-// belong to the socket, not to whoever moved the bytes (a socket shared by fork or passed over a
-// unix socket would be charged to one process), they count what the peer acknowledged or the
-// stack received rather than what the process read or wrote, and a connection that opens and
-// closes inside an interval is gone from the walk unless its close is hooked as well. The
-// tracepoints cost one run per send/recv call (not per packet) and attribute exactly; measured
-// with kernel.bpf_stats_enabled on this 2-core VM under 1.2 M small sends and recvs: 130 ns
-// (bytes_send) and 141 ns (bytes_recv) per run, inside the 250 ns budget.
+// Hooks, best first (BytesProgram.swift chooses by probing):
+//   tp_btf   sock:sock_send_length / sock:sock_recv_length (Linux 6.0+), at the end of
+//            sock_sendmsg()/sock_recvmsg() with the protocol's return value; plus fexit or kprobe on
+//            tcp_sendpage where the kernel still has it (6.0-6.4: sendfile does not pass sendmsg)
+//   fexit    tcp_sendmsg / tcp_recvmsg (and tcp_sendpage) return values, where BPF trampolines work
+//   kprobe   kprobe + kretprobe on the same functions, the socket remembered per thread in between
+//
+// The per-call cost is what matters (a run per send/recv call of every TCP socket on the host), so
+// the tracepoint path keeps the counts with the socket: socket storage holds its connection and
+// owner (read once, when the socket first moves bytes) and the owner's byte counts; a call does one
+// storage lookup, two compares and one atomic add. Calls by another process than the owner (a
+// socket shared by fork or passed over a unix socket), and every call of the fexit/kprobe paths, go
+// to the flow maps of bytes_flows.bpf.h by (process, connection), so bytes stay charged to the
+// process that moved them. Userspace takes the sockets' counts with an iterator over the storage
+// (atomic exchange with 0); a socket destroyed in between hands its counts to the flow maps in
+// tcp:tcp_destroy_sock, after which no call can reach it.
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
@@ -32,161 +37,67 @@
 #include <bpf/bpf_tracing.h>
 
 #include "netmon.bpf.h"
-#include "netmon/bytes.h"
+#include "bytes_flows.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define IPPROTO_TCP 6
 #define MSG_PEEK 2
 
-const volatile struct bytes_config bytes_config = {};
-
-// Two flow maps, used in turn. The programs add to the one `bytes_generation` selects; each
-// interval userspace flips the generation, waits until no program still works on the old map
-// (`bytes_in_flight`), and then drains the old map at leisure: no update can race the read and
-// delete, so none is lost. (Deleting entries from a map that programs still update would lose
-// the additions made between a program's lookup and the delete; lookup-and-delete has the same
-// window.) Plain hash maps, not LRU: an LRU map would evict counts silently. When a map is full,
-// new flows are counted in `bytes_dropped` instead.
+// Freed with its socket: no bound, no eviction, nothing to clean up.
 struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    // Not preallocated: memory follows the flows actually seen (an entry is ~144 bytes; two
-    // preallocated maps of 16384 would hold 4.7 MB whatever the traffic).
+    __uint(type, BPF_MAP_TYPE_SK_STORAGE);
     __uint(map_flags, BPF_F_NO_PREALLOC);
-    __uint(max_entries, BYTES_DEFAULT_MAX_FLOWS);
-    __type(key, struct bytes_flow_key);
-    __type(value, struct bytes_flow_counters);
-} bytes_flows_0 SEC(".maps"), bytes_flows_1 SEC(".maps");
+    __type(key, int);
+    __type(value, struct bytes_socket);
+} bytes_sockets SEC(".maps");
 
-// Bit 0 selects the flow map the programs add to; written only by userspace.
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, __u32);
-} bytes_generation SEC(".maps");
-
-// Per generation: how many programs are between choosing that generation's map and finishing
-// their update. Per-CPU (no cache line bouncing); the sum over the CPUs is what matters.
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, 2);
-    __type(key, __u32);
-    __type(value, __s64);
-} bytes_in_flight SEC(".maps");
-
-// Updates that found their flow map full.
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, __u64);
-} bytes_dropped SEC(".maps");
-
-static __always_inline void count_dropped(void)
+// The socket's entry, made on its first counted call (owner: the calling process).
+static __always_inline struct bytes_socket *socket_entry(struct sock *sk, __u32 tgid)
 {
-    __u32 zero = 0;
-    __u64 *dropped = bpf_map_lookup_elem(&bytes_dropped, &zero);
-    if (dropped)
-        __sync_fetch_and_add(dropped, 1);
+    struct bytes_socket fresh = {};
+    fresh.ignored = sk->sk_protocol != IPPROTO_TCP || !flow_key(sk, &fresh.flow.key);
+    fresh.flow.key.tgid = tgid;
+    fresh.portpair = sk->__sk_common.skc_portpair;
+    fresh.addrpair = sk->__sk_common.skc_addrpair;
+    current_process_name(fresh.flow.counters.comm);
+    return bpf_sk_storage_get(&bytes_sockets, sk, &fresh, BPF_SK_STORAGE_GET_F_CREATE);
 }
 
-// The connection of `sk` as netmon reports it; false for sockets it does not count.
-static __always_inline bool flow_key(const struct sock *sk, struct bytes_flow_key *key)
+static __always_inline void count_on_socket(struct sock *sk, int ret, bool tx)
 {
-    __u16 family = sk->__sk_common.skc_family;
-    const __u32 *remote6 = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32;
-
-    // An AF_INET6 socket talking to an IPv4 peer (::ffff:a.b.c.d) is an IPv4 connection; the
-    // stack keeps its IPv4 addresses in skc_rcv_saddr/skc_daddr as for AF_INET sockets.
-    if (family == AF_INET6 && remote6[0] == 0 && remote6[1] == 0 && remote6[2] == bpf_htonl(0xffff))
-        family = AF_INET;
-    if (family == AF_INET) {
-        if (bytes_config.family == 6)
-            return false;
-        __builtin_memcpy(key->saddr, &sk->__sk_common.skc_rcv_saddr, 4);
-        __builtin_memcpy(key->daddr, &sk->__sk_common.skc_daddr, 4);
-    } else if (family == AF_INET6) {
-        if (bytes_config.family == 4)
-            return false;
-        __builtin_memcpy(key->saddr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
-        __builtin_memcpy(key->daddr, sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
-    } else {
-        return false;
-    }
-    key->family = family;
-    key->sport = sk->__sk_common.skc_num;
-    key->dport = bpf_ntohs(sk->__sk_common.skc_dport);
-    return true;
-}
-
-static __always_inline void add(void *flows, const struct bytes_flow_key *key, __u64 bytes, bool tx)
-{
-    struct bytes_flow_counters *counters = bpf_map_lookup_elem(flows, key);
-    if (!counters) {
-        struct bytes_flow_counters fresh = {};
-        // The process's name (its main thread's), to go with the PID.
-        struct task_struct *task = bpf_get_current_task_btf();
-        bpf_probe_read_kernel_str(fresh.comm, sizeof(fresh.comm), task->group_leader->comm);
-        long err = bpf_map_update_elem(flows, key, &fresh, BPF_NOEXIST);
-        // -EEXIST: another CPU created the entry first; add to theirs.
-        if (err && err != -17) {
-            count_dropped();
-            return;
-        }
-        counters = bpf_map_lookup_elem(flows, key);
-        if (!counters)
-            return;
-    }
-    // Atomic: threads of one process may move bytes on one connection on several CPUs at once.
-    if (tx)
-        __sync_fetch_and_add(&counters->tx_bytes, bytes);
-    else
-        __sync_fetch_and_add(&counters->rx_bytes, bytes);
-}
-
-static __always_inline void count(const struct sock *sk, int ret, bool tx)
-{
-    if (ret <= 0 || !sk || sk->sk_protocol != IPPROTO_TCP)
+    if (ret <= 0)
         return;
     __u32 tgid = bpf_get_current_pid_tgid() >> 32;
     if (bytes_config.tgid && tgid != bytes_config.tgid)
         return;
-    struct bytes_flow_key key = {};
-    if (!flow_key(sk, &key))
-        return;
-    key.tgid = tgid;
-
-    __u32 zero = 0;
-    __u32 *generation = bpf_map_lookup_elem(&bytes_generation, &zero);
-    if (!generation)
-        return;
-    // Announce the work on the chosen generation, then check that the choice still holds. The
-    // atomic add (with fetch: a full barrier on every architecture) orders the announcement
-    // before the re-read; userspace flips the generation before it reads the in-flight count. So
-    // either this program sees the flip and retries on the new map, or userspace sees it in
-    // flight and waits. Userspace flips once per interval, so a retry practically always holds;
-    // a program that loses every try (preempted across several flips) counts as dropped.
-    for (int try = 0; try < 4; try++) {
-        __u32 chosen = *(volatile __u32 *)generation & 1;
-        __s64 *in_flight = bpf_map_lookup_elem(&bytes_in_flight, &chosen);
-        if (!in_flight)
+    struct bytes_socket *socket = bpf_sk_storage_get(&bytes_sockets, sk, NULL, 0);
+    if (!socket) {
+        // Only TCP sockets get an entry: a UDP or unix socket costs this lookup and one load.
+        if (sk->sk_protocol != IPPROTO_TCP)
             return;
-        __sync_fetch_and_add(in_flight, 1);
-        if ((*(volatile __u32 *)generation & 1) == chosen) {
-            add(chosen ? (void *)&bytes_flows_1 : (void *)&bytes_flows_0, &key, (__u64)ret, tx);
-            __sync_fetch_and_add(in_flight, -1);
+        socket = socket_entry(sk, tgid);
+    }
+    if (socket) {
+        if (socket->ignored)
+            return;
+        if (socket->flow.key.tgid == tgid && socket->portpair == sk->__sk_common.skc_portpair &&
+            socket->addrpair == sk->__sk_common.skc_addrpair) {
+            // Atomic: the owner's threads may use the socket on several CPUs at once.
+            if (tx)
+                __sync_fetch_and_add(&socket->flow.counters.tx_bytes, ret);
+            else
+                __sync_fetch_and_add(&socket->flow.counters.rx_bytes, ret);
             return;
         }
-        __sync_fetch_and_add(in_flight, -1);
     }
-    count_dropped();
+    // Another process than the owner, a socket reconnected elsewhere, or no storage to be had.
+    count_in_flows(sk, ret, tx);
 }
 
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(bytes_send, struct sock *sk, int ret, int flags)
 {
-    count(sk, ret, true);
+    count_on_socket(sk, ret, true);
     return 0;
 }
 
@@ -196,6 +107,159 @@ int BPF_PROG(bytes_recv, struct sock *sk, int ret, int flags)
     // A peek leaves the bytes in the socket: they are counted when they are read.
     if (flags & MSG_PEEK)
         return 0;
-    count(sk, ret, false);
+    count_on_socket(sk, ret, false);
+    return 0;
+}
+
+// The counts of `socket` not yet taken, now taken: an exchange, so that the iterator and a
+// concurrent destruction never both take the same bytes.
+static __always_inline bool take(struct bytes_socket *socket, struct bytes_flow_record *record)
+{
+    record->key = socket->flow.key;
+    __builtin_memcpy(record->counters.comm, socket->flow.counters.comm, BYTES_COMM_LEN);
+    record->counters.rx_bytes = socket->flow.counters.rx_bytes ? __sync_lock_test_and_set(&socket->flow.counters.rx_bytes, 0) : 0;
+    record->counters.tx_bytes = socket->flow.counters.tx_bytes ? __sync_lock_test_and_set(&socket->flow.counters.tx_bytes, 0) : 0;
+    return record->counters.rx_bytes || record->counters.tx_bytes;
+}
+
+// After this, no call can reach the socket (the last file reference is gone, or it never had
+// one): what it still holds goes to the flow maps.
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(bytes_socket_closed, struct sock *sk)
+{
+    struct bytes_socket *socket = bpf_sk_storage_get(&bytes_sockets, sk, NULL, 0);
+    struct bytes_flow_record record;
+    if (!socket || socket->ignored || !take(socket, &record))
+        return 0;
+    add_to_flows(&record.key, record.counters.rx_bytes, record.counters.tx_bytes, record.counters.comm);
+    return 0;
+}
+
+// Run by userspace once per interval: every socket's counts since the last run, as
+// struct bytes_flow_record, one after another.
+SEC("iter/bpf_sk_storage_map")
+int bytes_sockets_read(struct bpf_iter__bpf_sk_storage_map *ctx)
+{
+    struct sock *sk = ctx->sk;
+    if (!sk)
+        return 0;
+    struct bytes_socket *socket = bpf_sk_storage_get(&bytes_sockets, sk, NULL, 0);
+    struct bytes_flow_record record;
+    if (!socket || socket->ignored || !take(socket, &record))
+        return 0;
+    bpf_seq_write(ctx->meta->seq, &record, sizeof(record));
+    return 0;
+}
+
+// ---------------------------------------------------------------- kernels without the tracepoints
+
+SEC("fexit/tcp_sendmsg")
+int BPF_PROG(bytes_send_fexit, struct sock *sk, struct msghdr *msg, size_t size, int ret)
+{
+    count_in_flows(sk, ret, true);
+    return 0;
+}
+
+// Before Linux 6.5: sendfile() and splice() to a TCP socket.
+SEC("fexit/tcp_sendpage")
+int BPF_PROG(bytes_sendpage_fexit, struct sock *sk, struct page *page, int offset, size_t size, int flags, int ret)
+{
+    count_in_flows(sk, ret, true);
+    return 0;
+}
+
+// Linux 5.19+: tcp_recvmsg(sk, msg, len, flags, addr_len).
+SEC("fexit/tcp_recvmsg")
+int BPF_PROG(bytes_recv_fexit, struct sock *sk, struct msghdr *msg, size_t len, int flags, int *addr_len, int ret)
+{
+    if (!(flags & MSG_PEEK))
+        count_in_flows(sk, ret, false);
+    return 0;
+}
+
+// Before Linux 5.19: tcp_recvmsg(sk, msg, len, nonblock, flags, addr_len).
+SEC("fexit/tcp_recvmsg")
+int BPF_PROG(bytes_recv_fexit_nonblock, struct sock *sk, struct msghdr *msg, size_t len, int nonblock, int flags,
+             int *addr_len, int ret)
+{
+    if (!(flags & MSG_PEEK))
+        count_in_flows(sk, ret, false);
+    return 0;
+}
+
+// kprobes: the entry remembers the socket per thread (a thread is in one such call at a time per
+// direction), the return counts what the call returned.
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(map_flags, BPF_F_NO_PREALLOC); // empty unless the kprobe variants run
+    __uint(max_entries, 16384);
+    __type(key, __u64);   // pid_tgid
+    __type(value, __u64); // the socket; 0 when the call is not counted (a peek)
+} bytes_sending SEC(".maps"), bytes_receiving SEC(".maps");
+
+static __always_inline void remember(void *calls, const struct sock *sk)
+{
+    __u64 thread = bpf_get_current_pid_tgid();
+    __u64 socket = (__u64)sk;
+    bpf_map_update_elem(calls, &thread, &socket, BPF_ANY);
+}
+
+static __always_inline void count_returned(void *calls, int ret, bool tx)
+{
+    __u64 thread = bpf_get_current_pid_tgid();
+    __u64 *socket = bpf_map_lookup_elem(calls, &thread);
+    if (!socket)
+        return;
+    const struct sock *sk = (const struct sock *)*socket;
+    bpf_map_delete_elem(calls, &thread);
+    count_in_flows(sk, ret, tx);
+}
+
+SEC("kprobe/tcp_sendmsg")
+int BPF_KPROBE(bytes_send_kprobe, struct sock *sk)
+{
+    remember(&bytes_sending, sk);
+    return 0;
+}
+
+SEC("kretprobe/tcp_sendmsg")
+int BPF_KRETPROBE(bytes_send_kretprobe, int ret)
+{
+    count_returned(&bytes_sending, ret, true);
+    return 0;
+}
+
+SEC("kprobe/tcp_sendpage")
+int BPF_KPROBE(bytes_sendpage_kprobe, struct sock *sk)
+{
+    remember(&bytes_sending, sk);
+    return 0;
+}
+
+SEC("kretprobe/tcp_sendpage")
+int BPF_KRETPROBE(bytes_sendpage_kretprobe, int ret)
+{
+    count_returned(&bytes_sending, ret, true);
+    return 0;
+}
+
+SEC("kprobe/tcp_recvmsg")
+int BPF_KPROBE(bytes_recv_kprobe, struct sock *sk, struct msghdr *msg, size_t len, int flags)
+{
+    remember(&bytes_receiving, flags & MSG_PEEK ? NULL : sk);
+    return 0;
+}
+
+SEC("kprobe/tcp_recvmsg")
+int BPF_KPROBE(bytes_recv_kprobe_nonblock, struct sock *sk, struct msghdr *msg, size_t len, int nonblock, int flags)
+{
+    remember(&bytes_receiving, flags & MSG_PEEK ? NULL : sk);
+    return 0;
+}
+
+SEC("kretprobe/tcp_recvmsg")
+int BPF_KRETPROBE(bytes_recv_kretprobe, int ret)
+{
+    count_returned(&bytes_receiving, ret, false);
     return 0;
 }

@@ -18,7 +18,9 @@
 //
 // Every filter runs here, before a ring-buffer reservation; -r disables the unused programs.
 // Sockets, files and tasks are BTF pointers read with plain loads (a helper call per field would
-// double the cost per connection). Needs Linux 6.2+ (bpf_rdonly_cast) with BTF.
+// double the cost per connection); that needs bpf_rdonly_cast (Linux 6.2+) on the accept path, so
+// each accept program has a twin (*_core) with CO-RE helper reads for older kernels. Everything
+// here works from Linux 5.10 with BTF.
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
@@ -87,30 +89,107 @@ static __always_inline bool local_port_wanted(__u16 port)
     return false;
 }
 
+// The calling process, read with CO-RE helper reads: bpf_get_current_task_btf is Linux 5.11+.
+// For connect(), which runs once per connection.
 static __always_inline void current_owner(struct conn_owner *owner)
 {
     __u64 id = bpf_get_current_pid_tgid();
     owner->pid = id >> 32;
     owner->tid = (__u32)id;
     // The process's name (its main thread's), so that all threads of a process print alike.
-    bpf_probe_read_kernel(&owner->comm, sizeof(owner->comm), bpf_get_current_task_btf()->group_leader->comm);
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+    BPF_CORE_READ_INTO(&owner->comm, task, group_leader, comm);
 }
 
-// Sends one event for `sk` (an established TCP socket; a BTF pointer, so fields are read with
-// plain loads, not helper calls) if the family, port and version filters let it through.
-static __always_inline void emit(const struct sock *sk, const struct conn_owner *owner, __u8 direction)
+// current_owner for a BTF pointer to the current task (the accept path on Linux 6.2+): plain loads,
+// no helper call, as accept's cost is paid per accepted connection.
+static __always_inline void current_owner_btf(const struct task_struct *task, struct conn_owner *owner)
+{
+    owner->pid = task->tgid;
+    owner->tid = task->pid;
+    const __u64 *comm = (const __u64 *)task->group_leader->comm;
+    __u64 *copy = (__u64 *)owner->comm;
+    copy[0] = comm[0];
+    copy[1] = comm[1];
+}
+
+// What an event says about the socket, read before any ring-buffer reservation so that the
+// filters run first. Addresses in network order, IPv4 in the first word.
+struct endpoints {
+    __u32 saddr[4];
+    __u32 daddr[4];
+    __u16 sport;
+    __u16 dport;
+    __u8 version;
+};
+
+// The endpoints of `sk` (a BTF pointer: plain loads, no helper call per field), or false when the
+// family, port or version filters drop it.
+static __always_inline bool endpoints_of(const struct sock *sk, struct endpoints *out)
 {
     const struct sock_common *common = &sk->__sk_common;
     __u16 family = common->skc_family;
     if (family != AF_INET && family != AF_INET6)
-        return;
-    __u16 sport = common->skc_num;
-    if (!local_port_wanted(sport))
-        return;
-    __u8 version = ip_version_of(sk, family);
-    if (!version_wanted(version))
-        return;
+        return false;
+    out->sport = common->skc_num;
+    if (!local_port_wanted(out->sport))
+        return false;
+    out->version = ip_version_of(sk, family);
+    if (!version_wanted(out->version))
+        return false;
+    out->dport = bpf_ntohs(common->skc_dport);
+    if (out->version == CONN_IP_V4) {
+        // Also right for IPv4-mapped AF_INET6 sockets: the kernel keeps their IPv4 fields too.
+        out->saddr[0] = common->skc_rcv_saddr;
+        out->daddr[0] = common->skc_daddr;
+        out->saddr[1] = out->saddr[2] = out->saddr[3] = 0;
+        out->daddr[1] = out->daddr[2] = out->daddr[3] = 0;
+    } else {
+        const __u32 *local = common->skc_v6_rcv_saddr.in6_u.u6_addr32;
+        const __u32 *remote = common->skc_v6_daddr.in6_u.u6_addr32;
+        for (int i = 0; i < 4; i++) {
+            out->saddr[i] = local[i];
+            out->daddr[i] = remote[i];
+        }
+    }
+    return true;
+}
 
+// endpoints_of for a plain pointer (kernels without bpf_rdonly_cast): the same fields through
+// CO-RE helper reads.
+static __always_inline bool endpoints_of_core(const struct sock *sk, struct endpoints *out)
+{
+    __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+    if (family != AF_INET && family != AF_INET6)
+        return false;
+    out->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+    if (!local_port_wanted(out->sport))
+        return false;
+    __u32 remote[4] = {};
+    out->version = CONN_IP_V4;
+    if (family == AF_INET6) {
+        BPF_CORE_READ_INTO(&remote, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32);
+        if (remote[0] != 0 || remote[1] != 0 || remote[2] != bpf_htonl(0x0000ffff))
+            out->version = CONN_IP_V6;
+    }
+    if (!version_wanted(out->version))
+        return false;
+    out->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+    __builtin_memset(out->saddr, 0, sizeof(out->saddr));
+    __builtin_memset(out->daddr, 0, sizeof(out->daddr));
+    if (out->version == CONN_IP_V4) {
+        out->saddr[0] = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+        out->daddr[0] = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+    } else {
+        BPF_CORE_READ_INTO(&out->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32);
+        __builtin_memcpy(out->daddr, remote, sizeof(remote));
+    }
+    return true;
+}
+
+// Sends one event; the filters have passed.
+static __always_inline void emit(const struct endpoints *ends, const struct conn_owner *owner, __u8 direction)
+{
     struct conn_event *event = bpf_ringbuf_reserve(&conn_events, sizeof(*event), 0);
     if (!event) {
         netmon_count_lost();
@@ -121,22 +200,11 @@ static __always_inline void emit(const struct sock *sk, const struct conn_owner 
     event->pid = owner->pid;
     event->tid = owner->tid;
     __builtin_memcpy(event->comm, owner->comm, sizeof(event->comm));
-    __u32 *saddr = (__u32 *)event->saddr, *daddr = (__u32 *)event->daddr;
-    if (version == CONN_IP_V4) {
-        // Also right for IPv4-mapped AF_INET6 sockets: the kernel keeps their IPv4 fields too.
-        saddr[0] = common->skc_rcv_saddr;
-        daddr[0] = common->skc_daddr;
-        saddr[1] = saddr[2] = saddr[3] = 0;
-        daddr[1] = daddr[2] = daddr[3] = 0;
-    } else {
-        const __u32 *local = common->skc_v6_rcv_saddr.in6_u.u6_addr32;
-        const __u32 *remote = common->skc_v6_daddr.in6_u.u6_addr32;
-        saddr[0] = local[0], saddr[1] = local[1], saddr[2] = local[2], saddr[3] = local[3];
-        daddr[0] = remote[0], daddr[1] = remote[1], daddr[2] = remote[2], daddr[3] = remote[3];
-    }
-    event->sport = sport;
-    event->dport = bpf_ntohs(common->skc_dport);
-    event->ip_version = version;
+    __builtin_memcpy(event->saddr, ends->saddr, sizeof(event->saddr));
+    __builtin_memcpy(event->daddr, ends->daddr, sizeof(event->daddr));
+    event->sport = ends->sport;
+    event->dport = ends->dport;
+    event->ip_version = ends->version;
     event->direction = direction;
     event->reserved[0] = 0;
     event->reserved[1] = 0;
@@ -175,8 +243,9 @@ static __always_inline void left(const struct sock *sk, int oldstate, int newsta
     struct conn_owner *owner = bpf_map_lookup_elem(&conn_owners, &key);
     if (!owner)
         return;
-    if (newstate == TCP_ESTABLISHED || oldstate == TCP_ESTABLISHED)
-        emit(sk, owner, CONN_DIRECTION_CONNECT);
+    struct endpoints ends;
+    if ((newstate == TCP_ESTABLISHED || oldstate == TCP_ESTABLISHED) && endpoints_of(sk, &ends))
+        emit(&ends, owner, CONN_DIRECTION_CONNECT);
     bpf_map_delete_elem(&conn_owners, &key);
 }
 
@@ -195,18 +264,28 @@ int BPF_PROG(conn_state, const struct sock *sk, const int oldstate, const int ne
 // ---- accept ----
 
 // accept()/accept4() returned `fd` in the current process: report the TCP socket it refers to.
-static __always_inline void accepted(long fd)
+// `core` (a constant at each call site) picks the CO-RE reads for kernels without bpf_rdonly_cast.
+static __always_inline void accepted(long fd, bool core)
 {
     if (fd < 0)
         return;
     if (conn_config.tgid && (bpf_get_current_pid_tgid() >> 32) != conn_config.tgid)
         return;
-    const struct sock *sk = netmon_fd_tcp_socket(fd);
-    if (!sk)
-        return;
+    struct endpoints ends;
     struct conn_owner owner;
-    current_owner(&owner);
-    emit(sk, &owner, CONN_DIRECTION_ACCEPT);
+    if (core) {
+        const struct sock *sk = netmon_fd_tcp_socket_core(fd);
+        if (!sk || !endpoints_of_core(sk, &ends))
+            return;
+        current_owner(&owner);
+    } else {
+        const struct task_struct *task = bpf_get_current_task_btf();
+        const struct sock *sk = netmon_fd_tcp_socket(task, fd);
+        if (!sk || !endpoints_of(sk, &ends))
+            return;
+        current_owner_btf(task, &owner);
+    }
+    emit(&ends, &owner, CONN_DIRECTION_ACCEPT);
 }
 
 // The format of syscalls:sys_exit_* (/sys/kernel/tracing/events/syscalls/sys_exit_accept4/format).
@@ -220,14 +299,28 @@ struct syscall_exit_args {
 SEC("tracepoint/syscalls/sys_exit_accept4")
 int conn_accept4_exit_tp(struct syscall_exit_args *args)
 {
-    accepted(args->ret);
+    accepted(args->ret, false);
     return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept")
 int conn_accept_exit_tp(struct syscall_exit_args *args)
 {
-    accepted(args->ret);
+    accepted(args->ret, false);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int conn_accept4_core(struct syscall_exit_args *args)
+{
+    accepted(args->ret, true);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int conn_accept_core(struct syscall_exit_args *args)
+{
+    accepted(args->ret, true);
     return 0;
 }
 
@@ -245,12 +338,23 @@ int conn_accept_exit_tp(struct syscall_exit_args *args)
 
 // Fallback when tracefs (and so the syscalls:* tracepoints) is not available. 32-bit compat
 // tasks use other syscall numbers and are not seen.
+static __always_inline void syscall_exited(const struct pt_regs *regs, long ret, bool core)
+{
+    long nr = SYSCALL_NR(regs);
+    if (nr == NR_ACCEPT4 || nr == NR_ACCEPT)
+        accepted(ret, core);
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(conn_sys_exit_btf, struct pt_regs *regs, long ret)
 {
-    long nr = SYSCALL_NR(regs);
-    if (nr != NR_ACCEPT4 && nr != NR_ACCEPT)
-        return 0;
-    accepted(ret);
+    syscall_exited(regs, ret, false);
+    return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(conn_sys_exit_core, struct pt_regs *regs, long ret)
+{
+    syscall_exited(regs, ret, true);
     return 0;
 }

@@ -5,7 +5,8 @@
  * netmon.bpf.h. Two forms, one per kernel generation; an object carries programs using either and
  * the loader enables those the kernel can verify:
  *   netmon_fd_tcp_socket       plain loads through BTF pointers (bpf_rdonly_cast, Linux 6.2+):
- *                              a few loads, no helper call per field
+ *                              a few loads, no helper call per field; `task` is
+ *                              bpf_get_current_task_btf(), which the caller usually needs too
  *   netmon_fd_tcp_socket_core  bpf_probe_read_kernel / BPF_CORE_READ (any kernel with BTF)
  * Both return NULL unless the fd is open, is a socket, and its socket is TCP.
  */
@@ -19,11 +20,11 @@
  * also carries programs for older kernels must still load there, with those programs only. */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
-static __always_inline const struct sock *netmon_fd_tcp_socket(long fd)
+static __always_inline const struct sock *netmon_fd_tcp_socket(const struct task_struct *task, long fd)
 {
     if (fd < 0)
         return NULL;
-    struct fdtable *fdt = bpf_get_current_task_btf()->files->fdt;
+    struct fdtable *fdt = task->files->fdt;
     if (fd >= fdt->max_fds)
         return NULL;
     struct file *entry = NULL;

@@ -31,6 +31,12 @@ public struct KernelBTF: ~Copyable {
         cbpfkit_btf_has_function(handle, name)
     }
 
+    /// How many parameters kernel function `name` takes, or nil when the kernel has no such function.
+    public func functionParameterCount(_ name: String) -> Int? {
+        let count = cbpfkit_btf_function_param_count(handle, name)
+        return count < 0 ? nil : Int(count)
+    }
+
     /// Whether the kernel has a struct, union, enum or typedef of this name.
     public func hasType(_ name: String) -> Bool {
         cbpfkit_btf_has_type(handle, name)

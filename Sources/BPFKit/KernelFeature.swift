@@ -12,6 +12,9 @@ public enum KernelFeature: Sendable, Hashable, CustomStringConvertible {
     case member(String, of: String)
     /// The BTF-typed tracepoint passes at least this many arguments (new ones are appended).
     case tracepointArguments(String, atLeast: Int)
+    /// The kernel function takes exactly this many arguments: which of its signatures this kernel
+    /// has, for a program that reads its arguments (tcp_recvmsg: 6 before Linux 5.19, then 5).
+    case functionArguments(String, count: Int)
 
     public var description: String {
         switch self {
@@ -20,11 +23,12 @@ public enum KernelFeature: Sendable, Hashable, CustomStringConvertible {
         case let .type(name): "kernel type \(name)"
         case let .member(member, type): "\(type).\(member)"
         case let .tracepointArguments(name, count): "tracepoint \(name) with \(count) arguments"
+        case let .functionArguments(name, count): "kernel function \(name) with \(count) arguments"
         }
     }
 }
 
-/// A feature and the words a user needs when it is missing: "sock:sock_send_length (Linux 6.0+)".
+/// A feature and the words a user needs when it is missing: "sock:sock_send_length (Linux 6.3+)".
 public struct KernelRequirement: Sendable, Hashable, CustomStringConvertible {
     public let feature: KernelFeature
     /// What it is and since when mainline has it, for messages ("bpf_rdonly_cast (Linux 6.2+)");

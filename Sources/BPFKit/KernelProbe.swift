@@ -30,6 +30,7 @@ public final class KernelProbe {
         case let .type(name): return btf.hasType(name)
         case let .member(member, type): return btf.hasMember(member, in: type)
         case let .tracepointArguments(name, count): return (btf.tracepointArguments(name)?.count ?? -1) >= count
+        case let .functionArguments(name, count): return btf.functionParameterCount(name) == count
         }
     }
 

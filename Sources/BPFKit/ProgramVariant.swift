@@ -63,6 +63,14 @@ public struct VariantOverrides: Sendable, Equatable {
 
     public var isEmpty: Bool { choices.isEmpty }
 
+    /// The forced groups that match none of `groups` (neither a group nor a prefix of one): a
+    /// misspelt group would otherwise be ignored silently, and a test would believe it ran a fallback.
+    public func unknownGroups(among groups: [String]) -> [String] {
+        choices.map(\.group).filter { forcedGroup in
+            !groups.contains { $0 == forcedGroup || $0.hasPrefix(forcedGroup + ".") }
+        }
+    }
+
     /// The forced variant for `group`: the most specific matching choice, if any.
     public func forced(for group: String) -> String? {
         choices.filter { group == $0.group || group.hasPrefix($0.group + ".") }
@@ -80,7 +88,7 @@ extension BPFObjectSpec {
     /// Enables the first variant of `group` whose requirements this kernel meets (or the forced
     /// one) and disables every other program of the group. Throws `unsupportedKernel` naming what
     /// is missing for each variant tried: "bytes.send: this kernel lacks tracepoint
-    /// sock:sock_send_length (Linux 6.0+) for 'tracepoint', kprobes for 'kprobe'".
+    /// sock:sock_send_length (Linux 6.3+) for 'tracepoint', kprobes for 'kprobe'".
     @discardableResult
     public func choose(_ group: VariantGroup, probe: KernelProbe,
                        overrides: VariantOverrides = VariantOverrides()) throws(BPFError) -> ProgramVariant {

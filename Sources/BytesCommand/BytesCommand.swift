@@ -33,7 +33,9 @@ public struct BytesCommand: Subcommand {
             Bytes are what the process's calls actually transferred (what send, write, sendmsg,
             sendfile and splice to a socket, recv, read and recvmsg returned, not the size asked
             for), counted at the tracepoints sock:sock_send_length and sock:sock_recv_length
-            (Linux 6.0+), and charged to the process that made the call. Peeked bytes (MSG_PEEK)
+            (Linux 6.3+), or where a kernel lacks them at the return of tcp_sendmsg, tcp_sendpage
+            and tcp_recvmsg (fexit, else kprobes), and charged to the process that made the call.
+            `netmon kernel` shows which this kernel uses. Peeked bytes (MSG_PEEK)
             count when they are read. Not counted: splice from a TCP socket and TCP zero-copy
             receive (TCP_ZEROCOPY_RECEIVE), which bypass the socket layer's receive call; MPTCP.
 
@@ -85,24 +87,14 @@ public struct BytesCommand: Subcommand {
         let loop = try EventLoop()
         try Privilege.require()
 
-        let spec = try EmbeddedObject.open("bytes")
-        do {
-            let probe = try KernelProbe()
-            for group in BytesProgram.groups {
-                try context.choose(group, in: spec, probe: probe)
-            }
-        }
-        try spec.setConstant("bytes_config", to: config)
-        var object = try spec.load()
-        try object.attachAll()
-        var maps = try FlowMaps(object)
+        var feed = try BytesFeed(context, config: config)
         var droppedReported: UInt64 = 0
         context.announceTracing()
 
         let clear = context.output.isTerminal && !noClear && !common.json
         func report(final: Bool) throws {
-            let report = BytesReport(rows: try maps.drain())
-            let dropped = maps.droppedUpdates
+            let report = BytesReport(rows: try feed.drainRows())
+            let dropped = feed.droppedUpdates
             if dropped > droppedReported {
                 context.diagnostics.line(
                     "netmon: dropped \(dropped - droppedReported) updates (more than \(BYTES_DEFAULT_MAX_FLOWS) process/connection pairs in one interval)")

@@ -2,8 +2,9 @@ import BPFKit
 import CNetmonBPF
 import NetmonCLI
 
-/// bytes for `netmon serve`: the same programs counting every process, drained on demand into
-/// per-connection rows reduced to what a metric keeps of them.
+/// bytes.bpf.c loaded and attached with the variants this kernel supports, and its flow maps:
+/// what `netmon bytes` reports from every interval, and what `netmon serve` drains into its
+/// per-process counters (every process, both families).
 public struct BytesFeed: ~Copyable {
     public struct Moved: Equatable, Sendable {
         /// 4 or 6 (IPv4-mapped connections are 4).
@@ -13,28 +14,50 @@ public struct BytesFeed: ~Copyable {
         public let txBytes: UInt64
     }
 
-    private let object: BPFObject
+    private var object: BPFObject
     private var maps: FlowMaps
 
-    /// Loads and attaches bytes.bpf.c for every process and both families.
+    /// For `netmon serve`: every process, both families.
     public init(_ context: RunContext) throws {
+        try self.init(context, config: bytes_config(tgid: 0, family: 0, reserved: (0, 0, 0)))
+    }
+
+    init(_ context: RunContext, config: bytes_config) throws {
         let spec = try EmbeddedObject.open("bytes")
+        var socketStorage = false
+        var kprobes = false
         do {
             let probe = try KernelProbe()
             for group in BytesProgram.groups {
-                try context.choose(group, in: spec, probe: probe)
+                let variant = try context.choose(group, in: spec, probe: probe)
+                if variant.name == "tp_btf" { socketStorage = true }
+                if variant.name.hasPrefix("kprobe") { kprobes = true }
             }
         }
-        try spec.setConstant("bytes_config", to: bytes_config(tgid: 0, family: 0, reserved: (0, 0, 0)))
+        for program in BytesProgram.socketStoragePrograms {
+            try spec.setAutoload(socketStorage, program: program)
+        }
+        if !kprobes {
+            // Only the kprobe variants remember calls between entry and return; a hash map's
+            // buckets cost memory even when empty.
+            for map in ["bytes_sending", "bytes_receiving"] { try spec.setMaxEntries(1, map: map) }
+        }
+        try spec.setConstant("bytes_config", to: config)
         var object = try spec.load()
         try object.attachAll()
-        maps = try FlowMaps(object)
+        maps = try FlowMaps(object, socketStorage: socketStorage)
         self.object = object
     }
 
-    /// Everything moved since the previous drain (FlowMaps.drain's protocol: no update is lost).
+    /// Every process/connection pair's bytes since the previous drain (FlowMaps.drain: no update
+    /// is lost to the read).
+    mutating func drainRows() throws -> [FlowRow] {
+        try maps.drain(&object)
+    }
+
+    /// The same, reduced to what a metric keeps.
     public mutating func drain() throws -> [Moved] {
-        try maps.drain().map { Moved(ipVersion: $0.version, comm: $0.comm, rxBytes: $0.rxBytes, txBytes: $0.txBytes) }
+        try drainRows().map { Moved(ipVersion: $0.version, comm: $0.comm, rxBytes: $0.rxBytes, txBytes: $0.txBytes) }
     }
 
     /// Updates dropped since the start because a flow map was full.

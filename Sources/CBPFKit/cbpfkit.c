@@ -51,6 +51,18 @@ bool cbpfkit_btf_has_function(const struct btf *btf, const char *name) {
     return btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) >= 0;
 }
 
+int cbpfkit_btf_function_param_count(const struct btf *btf, const char *name) {
+    int id = btf__find_by_name_kind(btf, name, BTF_KIND_FUNC);
+    if (id < 0) {
+        return -ENOENT;
+    }
+    const struct btf_type *proto = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+    if (!proto || !btf_is_func_proto(proto)) {
+        return -ENOENT;
+    }
+    return (int)btf_vlen(proto);
+}
+
 int cbpfkit_btf_enumerator(const struct btf *btf, const char *enum_name, unsigned int index,
                            const char **name, long long *value) {
     int id = btf__find_by_name_kind(btf, enum_name, BTF_KIND_ENUM);

@@ -5,22 +5,20 @@ import NetmonCLI
 /// Opens BPFPrograms/conn.bpf.c with the programs this kernel and these filters need.
 enum ConnProgram {
     static let connect = VariantGroup("conn.connect", job: "see connect() calls reach ESTABLISHED", variants: [
-        ProgramVariant("tp_btf", programs: ["conn_state"],
-                       requires: [KernelRequirement(.hook(.btfTracepoint(category: "sock", name: "inet_sock_set_state")),
-                                                    "BTF-typed tracepoint sock:inet_sock_set_state (Linux 5.5+)")]),
+        ProgramVariant("tp_btf", programs: ["conn_state"], requires: [.stateChangeTracepoint]),
     ])
 
     // accept: the per-syscall tracepoints cost nothing on other syscalls but need tracefs;
-    // raw_syscalls:sys_exit needs only BTF, and runs on every system call.
+    // raw_syscalls:sys_exit needs only BTF, and runs on every system call. Each reads the socket
+    // with plain loads through BTF pointers where the kernel has bpf_rdonly_cast, and through
+    // CO-RE helper reads (the *_core variants, a little slower) where it does not.
     static let accept = VariantGroup("conn.accept", job: "see accept() return connections", variants: [
         ProgramVariant("syscalls", programs: ["conn_accept4_exit_tp", "conn_accept_exit_tp"],
-                       requires: [KernelRequirement(.hook(.tracepoint(category: "syscalls", name: "sys_exit_accept4")),
-                                                    "tracepoint syscalls:sys_exit_accept4 (tracefs)"),
-                                  KernelRequirement(.hook(.tracepoint(category: "syscalls", name: "sys_exit_accept")),
-                                                    "tracepoint syscalls:sys_exit_accept (tracefs)")]),
-        ProgramVariant("sys_exit", programs: ["conn_sys_exit_btf"],
-                       requires: [KernelRequirement(.hook(.btfTracepoint(category: "raw_syscalls", name: "sys_exit")),
-                                                    "BTF-typed tracepoint raw_syscalls:sys_exit (Linux 5.5+)")]),
+                       requires: KernelRequirement.acceptExitTracepoints + [.readOnlyCast]),
+        ProgramVariant("sys_exit", programs: ["conn_sys_exit_btf"], requires: [.sysExitTracepoint, .readOnlyCast]),
+        ProgramVariant("syscalls_core", programs: ["conn_accept4_core", "conn_accept_core"],
+                       requires: KernelRequirement.acceptExitTracepoints),
+        ProgramVariant("sys_exit_core", programs: ["conn_sys_exit_core"], requires: [.sysExitTracepoint]),
     ])
 
     static var groups: [VariantGroup] { [connect, accept] }

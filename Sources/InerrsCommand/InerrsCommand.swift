@@ -9,7 +9,7 @@ public struct InerrsCommand: Subcommand {
     public static let summary = "incoming TCP segments the kernel rejects, with its drop reason"
 
     static let options: [OptionSpec] = [
-        OptionSpec("p", "pid", value: "PID", help: "only segments for sockets process PID owns"),
+        OptionSpec("p", "pid", value: "PID", help: "only segments for sockets process PID holds"),
     ] + AddressFamilyFilter.specs + [
         OptionSpec(nil, "all", help: "also resource and socket-lifecycle drops (see below)"),
     ] + CommonOptions.specs(countMeaning: "segments")
@@ -35,11 +35,17 @@ public struct InerrsCommand: Subcommand {
             host (IPv6 in brackets; IPv4-mapped addresses print, and count for -4, as IPv4).
             REASON is the kernel's drop reason without its SKB_DROP_REASON_ prefix (a number
             when the kernel does not name it). STATE is the TCP state of the socket the segment
-            was for, or - when there was none. PID and COMM are the process that owns that
-            socket: the one that called connect() or listen() on it (an accepted socket belongs
-            to its listener's process) while netmon was running. For sockets made before netmon
-            started, TIME_WAIT sockets and segments for no socket, they are the process the
-            kernel happened to run in when it dropped the segment. -p matches owners only.
+            was for, or - when there was none. PID and COMM are the process that holds that
+            socket (has a file descriptor on it): found for every socket open when netmon
+            starts, and kept current as processes connect(), listen() and accept(); a pre-fork
+            server's connection belongs to the worker that accepted it. Of several holders (a
+            listener shared by forked workers, a passed descriptor) the first found is shown
+            (the lowest PID at start-up, else the latest connect/listen/accept caller); -p
+            matches any of up to four. A connection not accept()ed yet and a request socket
+            show their listener's holder. TIME_WAIT sockets and segments for no socket have no
+            holder: PID and COMM are then the process the kernel happened to run in when it
+            dropped the segment, and -p never matches them. Sockets inherited by fork() or
+            received over a unix socket after netmon started are not learned.
 
             Reported by default, the segment itself was bad or unacceptable:
               TCP_CSUM PKT_TOO_SMALL TCP_FLAGS TCP_INVALID_SYN TCP_MINTTL TCP_OVERWINDOW
@@ -59,11 +65,12 @@ public struct InerrsCommand: Subcommand {
             without a reason (NOT_SPECIFIED) are never shown. The lists are those of Linux
             6.18; a reason another kernel adds is sorted by the same name patterns.
 
-            Needs drop reasons in the kernel (Linux 5.17 or later).
+            Kernels without drop reasons (before 5.17) get the same names from netmon's own
+            checks, fewer of them: see README (netmon kernel shows the variant in use).
             """
     )
 
-    public static var variantGroups: [VariantGroup] { [InerrsProgram.drop] }
+    public static var variantGroups: [VariantGroup] { InerrsProgram.groups }
 
     public let common: CommonOptions
     let ownerPID: UInt32?
@@ -83,38 +90,26 @@ public struct InerrsCommand: Subcommand {
     public func run(_ context: RunContext) throws {
         let loop = try EventLoop()
         try Privilege.require()
-        let spec = try EmbeddedObject.open("inerrs")
-        let reasons: DropReasons
-        do {
-            let probe = try KernelProbe()
-            reasons = DropReasons(enumerators: probe.btf.enumerators(of: "skb_drop_reason"))
-            guard !reasons.names.isEmpty else {
-                throw RuntimeFailure("inerrs needs the kernel's packet drop reasons (enum skb_drop_reason, Linux 5.17 or later), and this kernel has none")
-            }
-            try context.choose(InerrsProgram.drop, in: spec, probe: probe)
-        }
-        try spec.setConstant("inerrs_config", to: InerrsConfig.make(reasons: reasons.selected(all: all),
-                                                                    ownerPID: ownerPID, family: family))
-        var object = try spec.load()
-        try object.attachAll()
+        var feed = try InerrsFeed(context, all: all, ownerPID: ownerPID, family: family)
+        let reasons = feed.reasons
 
         let output = context.output
         let json = common.json
         let limit = common.count
         var printed = 0
-        try object.readRingBuffer("inerrs_events") { bytes in
+        try feed.object.readRingBuffer(InerrsFeed.events) { bytes in
             let event = bytes.loadUnaligned(as: inerrs_event.self)
             let segment = RejectedSegment(event, reasons: reasons)
             try output.line(json ? InerrsFormat.json(segment) : InerrsFormat.table(segment))
             printed += 1
             if let limit, printed >= limit { throw NormalEnd() }
         }
-        let lost = LostEvents(map: try object.map(named: "lost_events"), diagnostics: context.diagnostics)
+        let lost = LostEvents(map: try feed.object.map(named: "lost_events"), diagnostics: context.diagnostics)
         if !json {
             try output.line(InerrsFormat.header)
             try output.flush()
         }
         context.announceTracing()
-        try Runner.forEachEvent(of: object, loop: loop, output: output, lost: lost)
+        try Runner.forEachEvent(of: feed.object, loop: loop, output: output, lost: lost)
     }
 }

@@ -4,7 +4,21 @@ import NetmonCLI
 
 /// The BPF program's read-only configuration.
 enum InerrsConfig {
-    static func make(reasons: [UInt32], ownerPID: UInt32?, family: AddressFamilyFilter) -> inerrs_config {
+    /// Where the chosen variants keep and read socket owners.
+    struct Storage: Equatable {
+        /// Owners live in socket-local storage (the owners variant "sk_storage").
+        let socketLocal: Bool
+        /// The drop program is BTF-typed and may read that storage.
+        let dropReadsIt: Bool
+
+        init(owners: String, drop: String) {
+            socketLocal = owners == "sk_storage"
+            dropReadsIt = socketLocal && InerrsProgram.dropVariantsReadingStorage.contains(drop)
+        }
+    }
+
+    static func make(reasons: [UInt32], ownerPID: UInt32?, family: AddressFamilyFilter,
+                     storage: Storage) -> inerrs_config {
         var config = inerrs_config()
         withUnsafeMutableBytes(of: &config.reasons) { words in
             let bitmap = words.bindMemory(to: UInt64.self)
@@ -18,6 +32,8 @@ enum InerrsConfig {
         case .ipv4: config.ip_version = 4
         case .ipv6: config.ip_version = 6
         }
+        config.sk_storage = storage.socketLocal ? 1 : 0
+        config.drop_reads_storage = storage.dropReadsIt ? 1 : 0
         return config
     }
 }

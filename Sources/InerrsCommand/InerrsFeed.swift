@@ -2,11 +2,11 @@ import BPFKit
 import CNetmonBPF
 import NetmonCLI
 
-/// inerrs for `netmon serve`: the default reason set for every process and both families, and
-/// each event reduced to what a metric keeps of it.
+/// inerrs.bpf.c loaded and attached, with the running kernel's drop reasons: what `netmon inerrs`
+/// prints from, and what `netmon serve` counts (its default reasons, every process, both families).
 public struct InerrsFeed: ~Copyable {
     public struct Rejected: Equatable, Sendable {
-        /// The running kernel's name for the reason (SKB_DROP_REASON_ stripped).
+        /// The kernel's name for the reason (SKB_DROP_REASON_ stripped), as `netmon inerrs` prints it.
         public let reason: String
         public let ipVersion: Int
     }
@@ -15,30 +15,47 @@ public struct InerrsFeed: ~Copyable {
     public static let events = "inerrs_events"
 
     public var object: BPFObject
-    private let reasons: DropReasons
+    let reasons: DropReasons
+    let all: Bool
 
-    /// Loads and attaches inerrs.bpf.c (reads the reason names from the kernel's BTF).
+    /// For `netmon serve`: the default reasons of every process, both families.
     public init(_ context: RunContext) throws {
+        try self.init(context, all: false, ownerPID: nil, family: .both)
+    }
+
+    init(_ context: RunContext, all: Bool, ownerPID: UInt32?, family: AddressFamilyFilter) throws {
         let spec = try EmbeddedObject.open("inerrs")
+        PrivateTracefs.mountIfNeeded(context)
         let reasons: DropReasons
+        let storage: InerrsConfig.Storage
         do {
             let probe = try KernelProbe()
-            reasons = DropReasons(enumerators: probe.btf.enumerators(of: "skb_drop_reason"))
-            guard !reasons.names.isEmpty else {
-                throw RuntimeFailure("inerrs needs the kernel's packet drop reasons (enum skb_drop_reason, Linux 5.17 or later), and this kernel has none")
+            let variant = try context.choose(InerrsProgram.drop, in: spec, probe: probe)
+            if InerrsProgram.legacyVariants.contains(variant.name) {
+                reasons = .legacy
+                try LegacyPrograms.prepare(spec, variant: variant, probe: probe)
+            } else {
+                reasons = DropReasons(enumerators: probe.btf.enumerators(of: "skb_drop_reason"))
             }
-            try context.choose(InerrsProgram.drop, in: spec, probe: probe)
+            let owners = try context.choose(InerrsProgram.owners, in: spec, probe: probe)
+            try context.choose(InerrsProgram.accept, in: spec, probe: probe)
+            storage = InerrsConfig.Storage(owners: owners.name, drop: variant.name)
         }
-        try spec.setConstant("inerrs_config", to: InerrsConfig.make(reasons: reasons.selected(all: false),
-                                                                    ownerPID: nil, family: .both))
+        try spec.setConstant("inerrs_config", to: InerrsConfig.make(reasons: reasons.selected(all: all),
+                                                                    ownerPID: ownerPID, family: family,
+                                                                    storage: storage))
         var object = try spec.load()
         try object.attachAll()
+        // After the state-change and accept programs are attached, so that no socket made or
+        // accepted meanwhile is missed.
+        _ = try object.runIterator(InerrsProgram.holdersIterator)
         self.object = object
         self.reasons = reasons
+        self.all = all
     }
 
     /// The reasons reported, by name: every series a scrape shows from the start.
-    public var reportedReasons: [String] { reasons.selected(all: false).map { reasons.name(of: $0) } }
+    public var reportedReasons: [String] { reasons.selected(all: all).map { reasons.name(of: $0) } }
 
     public func decoder() -> @Sendable (UnsafeRawBufferPointer) -> Rejected? {
         let reasons = reasons

@@ -11,5 +11,54 @@ enum InerrsProgram {
         ProgramVariant("reason", programs: ["inerrs_drop_without_rx_sk"],
                        requires: [KernelRequirement(.tracepointArguments("kfree_skb", atLeast: 3),
                                                     "tracepoint skb:kfree_skb with its reason argument (Linux 5.17+)")]),
+        // Without drop reasons (BPFPrograms/inerrs_legacy.bpf.h): kfree_skb's location for the
+        // drops before the socket lookup, fexit on TCP's checks for the ones after it.
+        ProgramVariant("fexit", programs: ["inerrs_drop_location", "inerrs_check_incoming", "inerrs_check_ack"]
+                           + LegacyPrograms.optional.map(\.program),
+                       requires: [kfreeSkb,
+                                  KernelRequirement(.hook(.fexit(function: "tcp_validate_incoming"))),
+                                  KernelRequirement(.hook(.fexit(function: "tcp_ack")))]),
+        // Only the drops before the socket lookup: TCP_CSUM and PKT_TOO_SMALL.
+        ProgramVariant("location", programs: ["inerrs_drop_location"], requires: [kfreeSkb]),
     ])
+
+    static let kfreeSkb = KernelRequirement(.hook(.btfTracepoint(category: "skb", name: "kfree_skb")),
+                                            "tracepoint skb:kfree_skb (Linux 5.5+ for BTF tracepoints)")
+
+    /// The variants that report enum inerrs_legacy_reason numbers instead of the kernel's reasons.
+    static let legacyVariants: Set<String> = ["fexit", "location"]
+
+    /// Drop variants that are BTF-typed programs and so may read socket-local storage.
+    static let dropVariantsReadingStorage: Set<String> = ["rx_sk", "reason"]
+
+    static let taskFiles = KernelRequirement(.hook(.iterator(target: "task_file")),
+                                             "iterator task_file (Linux 5.8+)")
+
+    /// Who holds each socket: connect()/listen() at their state changes and every socket open at
+    /// start-up, in the address index of established and listening sockets; listeners and
+    /// start-up sockets also in socket-local storage where tracing programs may use it (5.11+).
+    static let owners = VariantGroup("inerrs.owners", job: "know which process holds each TCP socket", variants: [
+        ProgramVariant("sk_storage", programs: ["inerrs_state", "inerrs_holders"],
+                       requires: [.stateChangeTracepoint, taskFiles,
+                                  KernelRequirement(.function("bpf_sk_storage_tracing_allowed"),
+                                                    "socket-local storage from tracing programs (Linux 5.11+)")]),
+        ProgramVariant("index", programs: ["inerrs_state", "inerrs_holders"], requires: [.stateChangeTracepoint, taskFiles]),
+    ])
+
+    /// Which process accept() hands a socket to, at the syscall's exit: the syscalls' own
+    /// tracepoints (only accepts pay) else every syscall exit; the fd followed with plain loads
+    /// (bpf_rdonly_cast) else with a helper call per field.
+    static let accept = VariantGroup("inerrs.accept", job: "see accept() hand sockets to processes", variants: [
+        ProgramVariant("syscalls", programs: ["inerrs_accept4_exit", "inerrs_accept_exit"],
+                       requires: KernelRequirement.acceptExitTracepoints + [.readOnlyCast]),
+        ProgramVariant("sys_exit", programs: ["inerrs_sys_exit"], requires: [.sysExitTracepoint, .readOnlyCast]),
+        ProgramVariant("syscalls_core", programs: ["inerrs_accept4_exit_core", "inerrs_accept_exit_core"],
+                       requires: KernelRequirement.acceptExitTracepoints),
+        ProgramVariant("sys_exit_core", programs: ["inerrs_sys_exit_core"], requires: [.sysExitTracepoint]),
+    ])
+
+    static var groups: [VariantGroup] { [drop, owners, accept] }
+
+    /// The iterator that finds the holders of the sockets open at start-up.
+    static let holdersIterator = "inerrs_holders"
 }

@@ -8,14 +8,22 @@ extension VariantOverrides {
     /// cannot run fails with the reason.
     public static let environmentVariable = "NETMON_FORCE_VARIANT"
 
-    public static func fromEnvironment() throws -> VariantOverrides {
+    /// The forced variants, checked against the jobs `commands` have.
+    public static func fromEnvironment(commands: [any Subcommand.Type]) throws -> VariantOverrides {
         guard let value = getenv(environmentVariable).map({ String(cString: $0) }), !value.isEmpty else {
             return VariantOverrides()
         }
+        let overrides: VariantOverrides
         do {
-            return try VariantOverrides(parsing: value, source: environmentVariable)
+            overrides = try VariantOverrides(parsing: value, source: environmentVariable)
         } catch {
             throw RuntimeFailure(error.message, status: .usage)
         }
+        let groups = commands.flatMap { $0.variantGroups.map(\.name) }
+        if let unknown = overrides.unknownGroups(among: groups).first {
+            throw RuntimeFailure("\(environmentVariable): no job '\(unknown)' (jobs: \(groups.joined(separator: ", ")))",
+                                 status: .usage)
+        }
+        return overrides
     }
 }

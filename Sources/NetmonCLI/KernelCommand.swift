@@ -66,6 +66,7 @@ public struct KernelCommand: Subcommand {
                 line.add("variants", row.group.variants.map { variant in
                     var entry = JSONLine()
                     entry.add("name", variant.name)
+                    entry.add("requires", variant.requirements.map(\.description))
                     let lacks = row.available[variant.name] ?? []
                     entry.add("available", lacks.isEmpty)
                     entry.add("missing", lacks.map(\.description))
@@ -75,7 +76,8 @@ public struct KernelCommand: Subcommand {
             }
         } else {
             let width = (groups.map(\.name.count).max() ?? 3) + 2
-            try context.output.line("JOB".leftAligned(width) + "USES".leftAligned(12) + "VARIANTS")
+            let usesWidth = (groups.flatMap { $0.variants.map(\.name.count) }.max() ?? 4) + 2
+            try context.output.line("JOB".leftAligned(width) + "USES".leftAligned(usesWidth) + "VARIANTS")
             for row in rows {
                 let chosen = row.group.variants.first { row.available[$0.name]?.isEmpty == true }
                 let variants = row.group.variants.map { variant in
@@ -83,7 +85,7 @@ public struct KernelCommand: Subcommand {
                     return lacks.isEmpty ? "+\(variant.name)"
                         : "-\(variant.name) (needs \(lacks.map(\.description).joined(separator: ", ")))"
                 }
-                try context.output.line(row.group.name.leftAligned(width) + (chosen?.name ?? "-").leftAligned(12)
+                try context.output.line(row.group.name.leftAligned(width) + (chosen?.name ?? "-").leftAligned(usesWidth)
                                         + variants.joined(separator: "  "))
             }
         }

@@ -78,7 +78,7 @@ public struct Router {
         LibbpfMessages.capture(echo: command.common.verbose)
         let output = OutputWriter()
         do {
-            let overrides = try VariantOverrides.fromEnvironment()
+            let overrides = try VariantOverrides.fromEnvironment(commands: commands)
             try command.run(RunContext(output: output, diagnostics: diagnostics, verbose: command.common.verbose,
                                        variantOverrides: overrides, commands: commands))
             try output.flush()

@@ -31,8 +31,8 @@ public enum Runner {
     /// While reading, how long records may gather before the next read.
     ///
     /// The BPF programs wake the reader at most once per NETMON_WAKEUP_WINDOW_NS
-    /// (netmon/ringbuf.h): a wakeup (an irq_work self-IPI) costs about 1 µs per record on a virtual
-    /// machine, several times a program's own cost. Records in between come without a wakeup, so
+    /// (netmon/ringbuf.h): a wakeup (an irq_work self-IPI) costs the program about 5 µs on a
+    /// virtual machine, ten times its own cost. Records in between come without a wakeup, so
     /// after any activity the reader keeps reading, pausing this long between reads, until it has
     /// seen nothing for longer than the window; only then does it sleep until woken. A lone event
     /// is printed at once; a burst's lines are late by at most the pause.

@@ -49,7 +49,7 @@ public struct RunContext {
     }
 
     /// Enables the variant of `group` this kernel supports (or the forced one) and, with --verbose,
-    /// says which: `netmon: bytes.send: tp_btf (tracepoint sock:sock_send_length (Linux 6.0+))`.
+    /// says which: `netmon: bytes.send: tp_btf (tracepoint sock:sock_send_length (Linux 6.3+))`.
     @discardableResult
     public func choose(_ group: VariantGroup, in spec: borrowing BPFObjectSpec,
                        probe: KernelProbe) throws(BPFError) -> ProgramVariant {

@@ -62,6 +62,8 @@ struct BPFKitErrorTests {
         #expect(overrides.forced(for: "bytes.recv") == "fexit")
         #expect(overrides.forced(for: "bytesx") == nil)
         #expect(overrides.forced(for: "conn.accept") == nil)
+        #expect(overrides.unknownGroups(among: ["bytes.send", "bytes.recv"]).isEmpty)
+        #expect(overrides.unknownGroups(among: ["nic.tx", "bytes.recvx"]) == ["bytes.recv"])
         let error = try #require(throws: BPFError.self) { try VariantOverrides(parsing: "bytes", source: "NETMON_FORCE_VARIANT") }
         #expect(error.description == "NETMON_FORCE_VARIANT: 'bytes' is not GROUP=VARIANT (e.g. bytes=kprobe)")
     }

@@ -10,9 +10,11 @@ struct BytesObjectTests {
     @Test("programs and maps the command uses exist")
     func names() throws {
         let spec = try EmbeddedObject.open("bytes")
-        #expect(Set(spec.programNames) == ["bytes_send", "bytes_recv"])
+        let named = BytesProgram.groups.flatMap(\.programs) + BytesProgram.socketStoragePrograms
+        #expect(Set(spec.programNames) == Set(named))
         let maps = Set(spec.mapNames)
-        for name in ["bytes_flows_0", "bytes_flows_1", "bytes_generation", "bytes_in_flight", "bytes_dropped"] {
+        for name in ["bytes_flows_0", "bytes_flows_1", "bytes_generation", "bytes_in_flight", "bytes_dropped",
+                     "bytes_sockets", "bytes_sending", "bytes_receiving"] {
             #expect(maps.contains(name), "no map \(name) in \(maps)")
         }
         try spec.setConstant("bytes_config", to: try BytesCommand(parsing: ["-p", "1", "-6"]).config)

@@ -106,12 +106,32 @@ struct InerrsOptionsTests {
 
     @Test("the configuration carries the reasons as a bitmap")
     func config() {
-        let config = InerrsConfig.make(reasons: [3, 64, 130, 255, 300], ownerPID: 7, family: .ipv6)
+        let config = InerrsConfig.make(reasons: [3, 64, 130, 255, 300], ownerPID: 7, family: .ipv6,
+                                       storage: .init(owners: "sk_storage", drop: "reason"))
         #expect(config.reasons.0 == 1 << 3)
         #expect(config.reasons.1 == 1)
         #expect(config.reasons.2 == 1 << 2)
         #expect(config.reasons.3 == 1 << 63)
         #expect(config.owner_pid == 7 && config.ip_version == 6)
+        #expect(config.sk_storage == 1 && config.drop_reads_storage == 1)
+    }
+
+    @Test("socket-local storage is read by drop programs only where both sides allow it")
+    func storageFlags() {
+        #expect(InerrsConfig.Storage(owners: "sk_storage", drop: "rx_sk") == .init(owners: "sk_storage", drop: "reason"))
+        let hash = InerrsConfig.Storage(owners: "index", drop: "rx_sk")
+        #expect(!hash.socketLocal && !hash.dropReadsIt)
+        // A drop variant that is no BTF-typed program (e.g. a kprobe) cannot call the helper.
+        let kprobe = InerrsConfig.Storage(owners: "sk_storage", drop: "kprobe")
+        #expect(kprobe.socketLocal && !kprobe.dropReadsIt)
+    }
+
+    @Test("every program the variant groups name is in the embedded object")
+    func programsExist() throws {
+        let spec = try EmbeddedObject.open("inerrs")
+        for program in InerrsProgram.groups.flatMap(\.programs) {
+            #expect(throws: Never.self) { try spec.setAutoload(true, program: program) }
+        }
     }
 
     @Test("the kfree_skb variant follows the tracepoint's arguments in the kernel's BTF",

@@ -155,7 +155,8 @@ enum BytesTraffic {
         let portFile = NSTemporaryDirectory() + "netmon-bytes-port-\(getpid())-\(UUID().uuidString)"
         defer { unlink(portFile) }
         let started = try start(server, [bind, portFile, String(receives), String(sends)], namespace: namespace)
-        let deadline = Date().addingTimeInterval(10)
+        // Python starts in well under a second here, in seconds in a TCG guest (Scripts/vm).
+        let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let port = Int(text) {
                 return Server(started: started, port: port)

@@ -4,7 +4,7 @@ import Testing
 /// `netmon conn` against connections the tests make, between python processes with names of
 /// their own, on loopback and across a veth pair between namespaces. netmon sees every namespace
 /// and whatever else runs on the machine, so only lines with the tests' ports are counted.
-@Suite("netmon conn", .serialized, .enabled(if: BPFTestGate.shouldRun, "requires root and kernel BTF"))
+@Suite("netmon conn", .serialized, .connExclusive, .enabled(if: BPFTestGate.shouldRun, "requires root and kernel BTF"))
 struct ConnIntegrationTests {
     /// Where a server listens and where its client connects.
     struct Path: CustomStringConvertible, Sendable {
@@ -307,7 +307,7 @@ struct ConnIntegrationTests {
             netmon.process.executableURL = URL(fileURLWithPath: tool)
             netmon.process.arguments = Array(launcher.dropFirst()) + [netmonPath()] + arguments
         }
-        try netmon.process.run()
+        try netmon.launch()
         defer { netmon.stop() }
         let deadline = Date().addingTimeInterval(20)
         while !netmon.stderr.contains("Tracing") && netmon.process.isRunning && Date() < deadline { usleep(10_000) }

@@ -142,22 +142,41 @@ struct InerrsIntegrationTests {
         #expect(counted.waitForExit(timeout: 20) == 0)
         #expect(counted.stdoutLines.count == 3, "header and two lines: \(counted.stdout)")
         usleep(300_000)
+        let ours = try programIDs(of: table.process.processIdentifier)
+        #expect(!ours.isEmpty)
         #expect(table.stop() == 0)
         let lines = table.stdoutLines
         #expect(lines.first == "TIME     PID     COMM             IP SADDR:SPORT           > DADDR:DPORT           REASON                   STATE")
-        let ours = lines.dropFirst()
-        #expect(ours.count == 2, "\(table.stdout)")
-        for line in ours {
+        let rows = lines.dropFirst()
+        #expect(rows.count == 2, "\(table.stdout)")
+        for line in rows {
             let columns = line.split(separator: " ").map(String.init)
             #expect(columns.dropFirst().elementsEqual([String(server.pid), "python3", "4", "\(pair.addressB):\(clientPort)", ">",
                                                       "\(pair.addressA):\(port)", "TCP_INVALID_SYN", "ESTABLISHED"]), "\(line)")
         }
-        // The kernel frees a detached program after an RCU grace period: allow it a moment.
-        var left = try loadedPrograms(named: ["inerrs_"])
-        for _ in 0..<50 where !left.isEmpty {
-            usleep(100_000)
-            left = try loadedPrograms(named: ["inerrs_"])
+        // The kernel frees a detached program after an RCU grace period: allow it a moment. (Only
+        // this netmon's programs: other inerrs runs may be loaded meanwhile.)
+        func left() throws -> [String] {
+            try loadedPrograms(named: ["inerrs_"]).filter { line in ours.contains { line.hasPrefix("\($0): ") } }
         }
-        #expect(left.isEmpty, "still loaded: \(left)")
+        var remaining = try left()
+        for _ in 0..<50 where !remaining.isEmpty {
+            usleep(100_000)
+            remaining = try left()
+        }
+        #expect(remaining.isEmpty, "still loaded: \(remaining)")
     }
+}
+
+/// The ids of the BPF programs process `pid` holds (`prog_id:` in /proc/PID/fdinfo).
+func programIDs(of pid: Int32) throws -> Set<Int> {
+    let directory = "/proc/\(pid)/fdinfo"
+    var ids: Set<Int> = []
+    for fd in try FileManager.default.contentsOfDirectory(atPath: directory) {
+        guard let info = try? String(contentsOfFile: "\(directory)/\(fd)", encoding: .utf8) else { continue }
+        for line in info.split(separator: "\n") where line.hasPrefix("prog_id:") {
+            if let id = Int(line.dropFirst("prog_id:".count).trimmingCharacters(in: .whitespaces)) { ids.insert(id) }
+        }
+    }
+    return ids
 }

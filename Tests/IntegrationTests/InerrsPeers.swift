@@ -32,15 +32,21 @@ enum InerrsPeers {
 
         /// Waits for a line starting with `prefix` and returns it.
         func waitForLine(startingWith prefix: String, timeout: Double = 20) throws -> String {
+            try waitForLine(described: "'\(prefix)…'", timeout: timeout) { $0.hasPrefix(prefix) }
+        }
+
+        /// Waits for a line that `matches` and returns it.
+        func waitForLine(described description: String, timeout: Double = 20,
+                         where matches: (String) -> Bool) throws -> String {
             let deadline = Date().addingTimeInterval(timeout)
             while Date() < deadline {
-                if let line = lines.first(where: { $0.hasPrefix(prefix) }) { return line }
+                if let line = lines.first(where: matches) { return line }
                 if !process.isRunning { break }
                 usleep(20_000)
             }
             throw ShellError(command: "InerrsPeer.py \(process.arguments?.suffix(5).joined(separator: " ") ?? "")",
                              status: process.isRunning ? -1 : process.terminationStatus,
-                             stderr: "no line '\(prefix)…' within \(timeout) s; output: \(lines)")
+                             stderr: "no line \(description) within \(timeout) s; output: \(lines)")
         }
 
         func send(_ line: String) {
@@ -79,12 +85,74 @@ enum InerrsPeers {
         }
     }
 
+    /// A server that is up before netmon starts (InerrsPeer.py prefork): it listens at once, and
+    /// `workers` forked processes accept (0: the listening process itself).
+    final class PreforkServer {
+        let peer: Peer
+        let pid: Int32
+        let address: String
+        let port: Int
+
+        init(namespace: String, address: String, port: Int, workers: Int, timeout: Double = 20) throws {
+            peer = try Peer(namespace: namespace, arguments: ["prefork", address, String(port), String(workers)])
+            let ready = try peer.waitForLine(startingWith: "ready ", timeout: timeout)
+            pid = Int32(ready.dropFirst("ready ".count)) ?? -1
+            self.address = address
+            self.port = port
+        }
+
+        /// The process that accepted the connection from `clientPort`, as it said itself.
+        func acceptor(of clientPort: Int, timeout: Double = 20) throws -> Int32 {
+            let line = try peer.waitForLine(described: "'accepted … \(clientPort)'", timeout: timeout) {
+                $0.hasPrefix("accepted ") && $0.hasSuffix(" \(clientPort)")
+            }
+            return Int32(line.split(separator: " ")[1]) ?? -1
+        }
+    }
+
+    /// Connects from namespace B to `address`:`port` and prepares `count` crafted segments of
+    /// `kind`, which `fire` sends later: the connection exists before netmon starts.
+    static func connect(_ kind: String, count: Int, namespace: String, interface: String,
+                        address: String, port: Int) throws -> (peer: Peer, clientPort: Int) {
+        let peer = try Peer(namespace: namespace,
+                            arguments: ["inject", interface, address, String(port), kind, String(count), "wait"])
+        let line = try peer.waitForLine(startingWith: "{")
+        let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        guard let clientPort = report?["client_port"] as? Int else {
+            throw ShellError(command: "InerrsPeer.py inject", status: 0, stderr: "bad report: \(line)")
+        }
+        return (peer, clientPort)
+    }
+
+    /// As `connect` with kind csum, without scapy (InerrsPeer.py rawcsum: IPv4, fast in a guest).
+    static func connectRaw(count: Int, namespace: String, address: String, port: Int,
+                           timeout: Double = 20) throws -> (peer: Peer, clientPort: Int) {
+        let peer = try Peer(namespace: namespace, arguments: ["rawcsum", address, String(port), String(count)])
+        let line = try peer.waitForLine(startingWith: "{", timeout: timeout)
+        let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        guard let clientPort = report?["client_port"] as? Int else {
+            throw ShellError(command: "InerrsPeer.py rawcsum", status: 0, stderr: "bad report: \(line)")
+        }
+        return (peer, clientPort)
+    }
+
+    /// Sends the segments an injector from `connect` prepared, and waits until they are out.
+    static func fire(_ injector: Peer, timeout: Double = 20) throws {
+        injector.send("go")
+        _ = try injector.waitForLine(described: "with \"sent\"", timeout: timeout) { $0.contains("\"sent\"") }
+    }
+
     /// Connects from namespace B through `interface` to the server and sends `count` crafted
     /// segments of `kind`; returns the injector (still connected; `finish()` it) and its port.
     static func inject(_ kind: String, count: Int, namespace: String, interface: String,
                        server: Server) throws -> (peer: Peer, clientPort: Int) {
+        try inject(kind, count: count, namespace: namespace, interface: interface, address: server.address, port: server.port)
+    }
+
+    static func inject(_ kind: String, count: Int, namespace: String, interface: String,
+                       address: String, port: Int) throws -> (peer: Peer, clientPort: Int) {
         let peer = try Peer(namespace: namespace,
-                            arguments: ["inject", interface, server.address, String(server.port), kind, String(count)])
+                            arguments: ["inject", interface, address, String(port), kind, String(count)])
         let line = try peer.waitForLine(startingWith: "{")
         let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
         guard let port = report?["client_port"] as? Int else {

@@ -29,6 +29,10 @@ int cbpfkit_datasec_variable(const struct btf *btf, const char *section, const c
 bool cbpfkit_btf_has_typedef(const struct btf *btf, const char *name);
 bool cbpfkit_btf_has_function(const struct btf *btf, const char *name);
 
+/* How many parameters kernel function `name` takes (or -ENOENT): what tells signatures apart when a
+ * function loses or gains one (tcp_recvmsg lost `nonblock` in Linux 5.19). */
+int cbpfkit_btf_function_param_count(const struct btf *btf, const char *name);
+
 /* Whether the BTF has a struct or union called `name` with a member called `member` (at any depth of
  * anonymous members). */
 bool cbpfkit_btf_has_member(const struct btf *btf, const char *name, const char *member);

@@ -21,6 +21,7 @@ final class NetmonProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var stdoutData = Data()
     private var stderrData = Data()
+    private let drained = DispatchGroup()
 
     /// Runs `netmon ARGS…`, inside network namespace `namespace` when given, with `environment`
     /// added to the test's own (e.g. `KernelVariants.forcing(…)`).
@@ -37,13 +38,23 @@ final class NetmonProcess: @unchecked Sendable {
         }
         process.standardOutput = stdoutPipe
         process.standardError = stderrPipe
-        stdoutPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            self?.lock.withLock { self?.stdoutData.append(data) }
-        }
-        stderrPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            self?.lock.withLock { self?.stderrData.append(data) }
+    }
+
+    /// Runs the process and reads both pipes until end of file, each on a thread of its own: once
+    /// `waitForExit` returns, every byte is in `stdout`/`stderr` (a readability handler could still
+    /// be appending after it was removed, and a test would read a partial output).
+    func launch() throws {
+        try process.run()
+        for (handle, isStdout) in [(stdoutPipe.fileHandleForReading, true), (stderrPipe.fileHandleForReading, false)] {
+            drained.enter()
+            Thread.detachNewThread { [self] in
+                while true {
+                    let data = handle.availableData
+                    if data.isEmpty { break }
+                    lock.withLock { if isStdout { stdoutData.append(data) } else { stderrData.append(data) } }
+                }
+                drained.leave()
+            }
         }
     }
 
@@ -52,7 +63,7 @@ final class NetmonProcess: @unchecked Sendable {
     static func start(_ arguments: [String], namespace: String? = nil, environment: [String: String] = [:],
                       timeout: Double = 20) throws -> NetmonProcess {
         let netmon = NetmonProcess(arguments, namespace: namespace, environment: environment)
-        try netmon.process.run()
+        try netmon.launch()
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if netmon.stderr.contains("Tracing") || !netmon.process.isRunning { return netmon }
@@ -81,15 +92,8 @@ final class NetmonProcess: @unchecked Sendable {
         while process.isRunning && Date() < deadline { usleep(10_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
-        // Drain what is left in the pipes.
-        stdoutPipe.fileHandleForReading.readabilityHandler = nil
-        stderrPipe.fileHandleForReading.readabilityHandler = nil
-        let restOut = stdoutPipe.fileHandleForReading.readDataToEndOfFile()
-        let restErr = stderrPipe.fileHandleForReading.readDataToEndOfFile()
-        lock.withLock {
-            stdoutData.append(restOut)
-            stderrData.append(restErr)
-        }
+        // The readers end at end of file; bounded, in case a child of netmon still holds a pipe.
+        _ = drained.wait(timeout: .now() + 5)
         return process.terminationStatus
     }
 
@@ -104,7 +108,7 @@ final class NetmonProcess: @unchecked Sendable {
 func runNetmon(_ arguments: [String], namespace: String? = nil, environment: [String: String] = [:],
                timeout: Double = 30) throws -> (status: Int32, stdout: String, stderr: String) {
     let netmon = NetmonProcess(arguments, namespace: namespace, environment: environment)
-    try netmon.process.run()
+    try netmon.launch()
     let status = netmon.waitForExit(timeout: timeout)
     return (status, netmon.stdout, netmon.stderr)
 }

@@ -43,4 +43,25 @@ struct bytes_flow_counters {
     char comm[BYTES_COMM_LEN]; /* the thread's name at the first transfer */
 };
 
+/* A flow and its counts as the socket iterator (`bytes_sockets_read`) writes them, one after another. */
+struct bytes_flow_record {
+    struct bytes_flow_key key;
+    struct bytes_flow_counters counters;
+};
+
+/*
+ * What the kernel keeps with each TCP socket that moved bytes (socket storage `bytes_sockets`): its
+ * connection and its owner (the process that moved bytes on it first), read once, and the bytes the
+ * owner moved since they were last taken. `portpair` and `addrpair` are the socket's own words for
+ * its ports and IPv4 addresses when the entry was made: a socket disconnected and connected elsewhere
+ * no longer matches them, and its later bytes go to the flow maps under the new connection.
+ */
+struct bytes_socket {
+    struct bytes_flow_record flow; /* key.tgid: the owner */
+    __u64 addrpair;
+    __u32 portpair;
+    __u8 ignored;   /* not counted: another family than the one asked for, or not IP */
+    __u8 reserved[3];
+};
+
 #endif

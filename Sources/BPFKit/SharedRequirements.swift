@@ -1,0 +1,25 @@
+/// Kernel features that more than one command's programs need, named once so that every command
+/// probes them the same way and its messages name them the same way.
+extension KernelRequirement {
+    /// sock:inet_sock_set_state with typed arguments: conn's connects, inerrs' socket holders.
+    public static let stateChangeTracepoint = KernelRequirement(
+        .hook(.btfTracepoint(category: "sock", name: "inet_sock_set_state")),
+        "BTF-typed tracepoint sock:inet_sock_set_state (Linux 5.5+)")
+
+    /// The accept syscalls' own exit tracepoints: only accepts pay, but they need tracefs.
+    public static let acceptExitTracepoints = [
+        KernelRequirement(.hook(.tracepoint(category: "syscalls", name: "sys_exit_accept4")),
+                          "tracepoint syscalls:sys_exit_accept4 (tracefs)"),
+        KernelRequirement(.hook(.tracepoint(category: "syscalls", name: "sys_exit_accept")),
+                          "tracepoint syscalls:sys_exit_accept (tracefs)"),
+    ]
+
+    /// Every syscall's exit, typed: needs only BTF, but runs on every system call.
+    public static let sysExitTracepoint = KernelRequirement(
+        .hook(.btfTracepoint(category: "raw_syscalls", name: "sys_exit")),
+        "BTF-typed tracepoint raw_syscalls:sys_exit (Linux 5.5+)")
+
+    /// The kfunc that makes a pointer read from memory a BTF pointer again, so that a program
+    /// follows an fd to its socket with plain loads instead of a helper call per field.
+    public static let readOnlyCast = KernelRequirement(.function("bpf_rdonly_cast"), "kfunc bpf_rdonly_cast (Linux 6.2+)")
+}
