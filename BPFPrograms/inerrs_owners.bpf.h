@@ -140,7 +140,7 @@ int BPF_PROG(inerrs_state, const struct sock *sk, const int oldstate, const int 
  * (Linux 6.2+), else with CO-RE reads (a helper call per field). */
 static __always_inline void accepted(long fd, bool btf)
 {
-    const struct sock *sk = btf ? netmon_fd_tcp_socket(fd) : netmon_fd_tcp_socket_core(fd);
+    const struct sock *sk = btf ? netmon_fd_tcp_socket(bpf_get_current_task_btf(), fd) : netmon_fd_tcp_socket_core(fd);
     if (!sk)
         return;
     struct inerrs_tuple tuple;

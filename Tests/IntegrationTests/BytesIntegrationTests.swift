@@ -150,14 +150,10 @@ struct BytesIntegrationTests {
         #expect(both.status == 2 && both.stderr.contains("netmon:") && both.stdout.isEmpty)
         let pid = try runNetmon(["bytes", "-p", "nope"])
         #expect(pid.status == 2)
-        let run = try runNetmon(["bytes", "-i", "0.2", "-c", "2", "--json"])
-        #expect(run.status == 0)
-        // The kernel releases a dead process's programs asynchronously: give it a moment.
-        var loaded = try loadedPrograms(named: ["bytes_send", "bytes_recv"])
-        for _ in 0..<50 where !loaded.isEmpty {
-            usleep(100_000)
-            loaded = try loadedPrograms(named: ["bytes_send", "bytes_recv"])
-        }
-        #expect(loaded.isEmpty, "\(loaded)")
+        let run = try NetmonProcess.start(["bytes", "-i", "0.2", "-c", "2", "--json"])
+        let ours = try run.programIDs()
+        #expect(!ours.isEmpty)
+        #expect(run.waitForExit() == 0)
+        #expect(try programsStillLoaded(ours).isEmpty)
     }
 }

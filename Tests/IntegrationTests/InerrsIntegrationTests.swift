@@ -142,7 +142,7 @@ struct InerrsIntegrationTests {
         #expect(counted.waitForExit(timeout: 20) == 0)
         #expect(counted.stdoutLines.count == 3, "header and two lines: \(counted.stdout)")
         usleep(300_000)
-        let ours = try programIDs(of: table.process.processIdentifier)
+        let ours = try table.programIDs()
         #expect(!ours.isEmpty)
         #expect(table.stop() == 0)
         let lines = table.stdoutLines
@@ -154,29 +154,7 @@ struct InerrsIntegrationTests {
             #expect(columns.dropFirst().elementsEqual([String(server.pid), "python3", "4", "\(pair.addressB):\(clientPort)", ">",
                                                       "\(pair.addressA):\(port)", "TCP_INVALID_SYN", "ESTABLISHED"]), "\(line)")
         }
-        // The kernel frees a detached program after an RCU grace period: allow it a moment. (Only
-        // this netmon's programs: other inerrs runs may be loaded meanwhile.)
-        func left() throws -> [String] {
-            try loadedPrograms(named: ["inerrs_"]).filter { line in ours.contains { line.hasPrefix("\($0): ") } }
-        }
-        var remaining = try left()
-        for _ in 0..<50 where !remaining.isEmpty {
-            usleep(100_000)
-            remaining = try left()
-        }
+        let remaining = try programsStillLoaded(ours)
         #expect(remaining.isEmpty, "still loaded: \(remaining)")
     }
-}
-
-/// The ids of the BPF programs process `pid` holds (`prog_id:` in /proc/PID/fdinfo).
-func programIDs(of pid: Int32) throws -> Set<Int> {
-    let directory = "/proc/\(pid)/fdinfo"
-    var ids: Set<Int> = []
-    for fd in try FileManager.default.contentsOfDirectory(atPath: directory) {
-        guard let info = try? String(contentsOfFile: "\(directory)/\(fd)", encoding: .utf8) else { continue }
-        for line in info.split(separator: "\n") where line.hasPrefix("prog_id:") {
-            if let id = Int(line.dropFirst("prog_id:".count).trimmingCharacters(in: .whitespaces)) { ids.insert(id) }
-        }
-    }
-    return ids
 }

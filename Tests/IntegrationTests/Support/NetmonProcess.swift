@@ -121,13 +121,37 @@ func loadedPrograms(named prefixes: [String]) throws -> [String] {
     }.map(String.init)
 }
 
-/// Whether the programs are gone within `timeout` seconds. The kernel frees a program after an RCU
-/// grace period once its last fd closed, so it may be listed for a moment after netmon exited.
-func programsGone(named prefixes: [String], timeout: Double = 3) throws -> Bool {
+/// The ids of the BPF programs process `pid` holds (`prog_id:` in /proc/PID/fdinfo).
+func bpfProgramIDs(heldBy pid: Int32) throws -> Set<Int> {
+    let directory = "/proc/\(pid)/fdinfo"
+    var ids: Set<Int> = []
+    for fd in try FileManager.default.contentsOfDirectory(atPath: directory) {
+        guard let info = try? String(contentsOfFile: "\(directory)/\(fd)", encoding: .utf8) else { continue }
+        for line in info.split(separator: "\n") where line.hasPrefix("prog_id:") {
+            if let id = Int(line.dropFirst("prog_id:".count).trimmingCharacters(in: .whitespaces)) { ids.insert(id) }
+        }
+    }
+    return ids
+}
+
+extension NetmonProcess {
+    /// The ids of the BPF programs this netmon holds while it runs. Tests check that exactly these
+    /// are gone after it ends: other netmons (other suites run in parallel) may hold programs of
+    /// the same names meanwhile.
+    func programIDs() throws -> Set<Int> { try bpfProgramIDs(heldBy: process.processIdentifier) }
+}
+
+/// Which of the programs `ids` are still loaded after `timeout` seconds. The kernel frees a program
+/// after an RCU grace period once its last fd closed, so it may be listed for a moment after its
+/// netmon exited.
+func programsStillLoaded(_ ids: Set<Int>, timeout: Double = 5) throws -> Set<Int> {
     let deadline = Date().addingTimeInterval(timeout)
-    repeat {
-        if try loadedPrograms(named: prefixes).isEmpty { return true }
+    while true {
+        let loaded = Set(try sh("bpftool prog show").split(separator: "\n").compactMap { line in
+            line.first?.isNumber == true ? Int(line.prefix { $0.isNumber }) : nil
+        })
+        let remaining = ids.intersection(loaded)
+        if remaining.isEmpty || Date() >= deadline { return remaining }
         usleep(50_000)
-    } while Date() < deadline
-    return false
+    }
 }
