@@ -15,7 +15,7 @@ let package = Package(
         // The executable: @main and the argument router, nothing else.
         .executableTarget(
             name: "netmon",
-            dependencies: ["NetmonCLI", "NicCommand", "ConnCommand", "BytesCommand", "InerrsCommand"]
+            dependencies: ["NetmonCLI", "NicCommand", "ConnCommand", "BytesCommand", "InerrsCommand", "ServeCommand"]
         ),
 
         // One module per subcommand.
@@ -23,6 +23,12 @@ let package = Package(
         .target(name: "ConnCommand", dependencies: commandDependencies),
         .target(name: "BytesCommand", dependencies: commandDependencies),
         .target(name: "InerrsCommand", dependencies: commandDependencies),
+        // serve runs the others' programs as Prometheus counters.
+        .target(name: "ServeCommand",
+                dependencies: commandDependencies + ["HTTPResponder", "NicCommand", "ConnCommand", "BytesCommand", "InerrsCommand"]),
+
+        // A minimal, strict HTTP/1.1 GET responder (no swift-nio here); depends on nothing.
+        .target(name: "HTTPResponder"),
 
         // What every subcommand shares: option parsing, output writers, the run loop, exit codes.
         .target(name: "NetmonCLI", dependencies: ["BPFKit", "CNetmonBPF", "CLinux"]),
@@ -50,6 +56,8 @@ let package = Package(
         .testTarget(name: "ConnCommandTests", dependencies: ["ConnCommand", "NetmonCLI"]),
         .testTarget(name: "BytesCommandTests", dependencies: ["BytesCommand", "NetmonCLI"]),
         .testTarget(name: "InerrsCommandTests", dependencies: ["InerrsCommand", "NetmonCLI"]),
+        .testTarget(name: "ServeCommandTests", dependencies: ["ServeCommand", "NetmonCLI"]),
+        .testTarget(name: "HTTPResponderTests", dependencies: ["HTTPResponder"]),
         .testTarget(name: "IntegrationTests", dependencies: ["netmon"]),
     ]
 )

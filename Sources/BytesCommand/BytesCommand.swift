@@ -87,36 +87,14 @@ public struct BytesCommand: Subcommand {
         let loop = try EventLoop()
         try Privilege.require()
 
-        let spec = try EmbeddedObject.open("bytes")
-        var socketStorage = false
-        var kprobes = false
-        do {
-            let probe = try KernelProbe()
-            for group in BytesProgram.groups {
-                let variant = try context.choose(group, in: spec, probe: probe)
-                if variant.name == "tp_btf" { socketStorage = true }
-                if variant.name.hasPrefix("kprobe") { kprobes = true }
-            }
-        }
-        for program in BytesProgram.socketStoragePrograms {
-            try spec.setAutoload(socketStorage, program: program)
-        }
-        if !kprobes {
-            // Only the kprobe variants remember calls between entry and return; a hash map's
-            // buckets cost memory even when empty.
-            for map in ["bytes_sending", "bytes_receiving"] { try spec.setMaxEntries(1, map: map) }
-        }
-        try spec.setConstant("bytes_config", to: config)
-        var object = try spec.load()
-        try object.attachAll()
-        var maps = try FlowMaps(object, socketStorage: socketStorage)
+        var feed = try BytesFeed(context, config: config)
         var droppedReported: UInt64 = 0
         context.announceTracing()
 
         let clear = context.output.isTerminal && !noClear && !common.json
         func report(final: Bool) throws {
-            let report = BytesReport(rows: try maps.drain(&object))
-            let dropped = maps.droppedUpdates
+            let report = BytesReport(rows: try feed.drainRows())
+            let dropped = feed.droppedUpdates
             if dropped > droppedReported {
                 context.diagnostics.line(
                     "netmon: dropped \(dropped - droppedReported) updates (more than \(BYTES_DEFAULT_MAX_FLOWS) process/connection pairs in one interval)")

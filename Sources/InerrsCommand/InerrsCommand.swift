@@ -93,50 +93,27 @@ public struct InerrsCommand: Subcommand {
     public func run(_ context: RunContext) throws {
         let loop = try EventLoop()
         try Privilege.require()
-        let spec = try EmbeddedObject.open("inerrs")
-        PrivateTracefs.mountIfNeeded(context)
-        let reasons: DropReasons
-        let storage: InerrsConfig.Storage
-        do {
-            let probe = try KernelProbe()
-            let variant = try context.choose(InerrsProgram.drop, in: spec, probe: probe)
-            if InerrsProgram.legacyVariants.contains(variant.name) {
-                reasons = .legacy
-                try LegacyPrograms.prepare(spec, variant: variant, probe: probe)
-            } else {
-                reasons = DropReasons(enumerators: probe.btf.enumerators(of: "skb_drop_reason"))
-            }
-            let owners = try context.choose(InerrsProgram.owners, in: spec, probe: probe)
-            try context.choose(InerrsProgram.accept, in: spec, probe: probe)
-            storage = InerrsConfig.Storage(owners: owners.name, drop: variant.name)
-        }
-        try spec.setConstant("inerrs_config", to: InerrsConfig.make(reasons: reasons.selected(all: all),
-                                                                    ownerPID: ownerPID, family: family,
-                                                                    storage: storage))
-        var object = try spec.load()
-        try object.attachAll()
-        // After the state-change and accept programs are attached, so that no socket made or
-        // accepted meanwhile is missed.
-        _ = try object.runIterator(InerrsProgram.holdersIterator)
+        var feed = try InerrsFeed(context, all: all, ownerPID: ownerPID, family: family)
+        let reasons = feed.reasons
 
         let output = context.output
         let json = common.json
         let limit = common.count
         var printed = 0
-        try object.readRingBuffer("inerrs_events") { bytes in
+        try feed.object.readRingBuffer(InerrsFeed.events) { bytes in
             let event = bytes.loadUnaligned(as: inerrs_event.self)
             let segment = RejectedSegment(event, reasons: reasons)
             try output.line(json ? InerrsFormat.json(segment) : InerrsFormat.table(segment))
             printed += 1
             if let limit, printed >= limit { throw NormalEnd() }
         }
-        let lost = LostEvents(map: try object.map(named: "lost_events"), diagnostics: context.diagnostics)
+        let lost = LostEvents(map: try feed.object.map(named: "lost_events"), diagnostics: context.diagnostics)
         if !json {
             try output.line(InerrsFormat.header)
             try output.flush()
         }
         context.announceTracing()
-        try Runner.forEachEvent(of: object, loop: loop, output: output, lost: lost,
+        try Runner.forEachEvent(of: feed.object, loop: loop, output: output, lost: lost,
                                 housekeeping: InerrsProgram.rescan)
     }
 }

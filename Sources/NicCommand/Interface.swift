@@ -16,13 +16,18 @@ struct Interface {
         guard index != 0 else {
             throw UsageError("no such interface '\(name)'", command: NicCommand.name)
         }
+        self.name = name
+        self.index = index
+        namespaceInode = try Self.currentNamespaceInode()
+    }
+
+    /// The inode number of /proc/self/ns/net: the kernel's `net->ns.inum` of our namespace.
+    static func currentNamespaceInode() throws -> UInt32 {
         var status = stat()
         guard stat("/proc/self/ns/net", &status) == 0 else {
             throw RuntimeFailure("cannot identify this network namespace: \(String(cString: strerror(errno)))")
         }
-        self.name = name
-        self.index = index
-        namespaceInode = UInt32(truncatingIfNeeded: status.st_ino)
+        return UInt32(truncatingIfNeeded: status.st_ino)
     }
 
     /// Whether the interface still exists (by index, so a rename does not count as gone).

@@ -83,7 +83,7 @@ public struct NicCommand: Subcommand {
         try spec.setConstant("nic_config", to: nic_config(ifindex: interface.index,
                                                           netns_inum: interface.namespaceInode,
                                                           counts_link_header: interface.countsLinkHeader ? 1 : 0,
-                                                          reserved: 0))
+                                                          all_interfaces: 0))
         try spec.setMaxEntries(UInt32(queues.tx), map: "nic_tx_queues")
         try spec.setMaxEntries(UInt32(queues.rx), map: "nic_rx_queues")
         var object = try spec.load()

@@ -5,11 +5,13 @@ import Glibc
 import InerrsCommand
 import NetmonCLI
 import NicCommand
+import ServeCommand
 
 let router = Router(commands: [
     NicCommand.self,
     ConnCommand.self,
     BytesCommand.self,
     InerrsCommand.self,
+    ServeCommand.self,
 ])
 exit(router.run(Array(CommandLine.arguments.dropFirst())).rawValue)

@@ -15,7 +15,20 @@ struct nic_config {
     /* 1 when the device's counters include the link-layer header (Ethernet drivers, veth), 0 when
      * they do not (the loopback driver counts after eth_type_trans has pulled it). */
     __u32 counts_link_header;
-    __u32 reserved;
+    /* 1: count every interface of the namespace in `nic_all_queues` (netmon serve), ignoring
+     * `ifindex` and `counts_link_header` (each device's own loopback flag decides). */
+    __u32 all_interfaces;
+};
+
+#define NIC_DIRECTION_TX 0
+#define NIC_DIRECTION_RX 1
+
+/* Key of the per-CPU hash `nic_all_queues` (all-interfaces mode). */
+struct nic_queue_key {
+    __u32 ifindex;
+    __u16 queue;
+    __u8 direction;  /* NIC_DIRECTION_* */
+    __u8 reserved;
 };
 
 /*
@@ -27,5 +40,8 @@ struct nic_queue_counters {
     __u64 bytes;
     __u64 packets;
 };
+
+/* Index 0 of the per-CPU array `nic_uncounted`: packets of interfaces that found `nic_all_queues`
+ * full, so that a loss is never silent. */
 
 #endif

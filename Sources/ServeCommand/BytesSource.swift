@@ -1,0 +1,47 @@
+import BPFKit
+import BytesCommand
+import NetmonCLI
+
+/// `netmon_tcp_bytes_total{direction,family,comm}`: TCP bytes moved by send and receive calls,
+/// counted as `netmon bytes` counts them and summed per process name. The kernel's flow maps are
+/// drained at every poll tick and scrape into these counters, so connections and processes that
+/// ended keep their contribution.
+final class BytesSource: MetricSource, @unchecked Sendable {
+    let name = "bytes"
+    private var feed: BytesFeed
+    private let comms: CommLabels
+    private let counts = CounterTable<ProcessKey>()
+    /// Drains come from both threads; FlowMaps' map flip must not interleave.
+    private let lock = Mutex()
+    private var lastDrain: UInt64 = 0
+
+    init(_ context: RunContext, comms: CommLabels) throws {
+        feed = try BytesFeed(context)
+        self.comms = comms
+    }
+
+    /// Drains about once a second: the flow maps hold 16384 process/connection pairs per drain.
+    func poll() throws {
+        let now = MonotonicClock.now
+        guard now &- lastDrain >= 1_000_000_000 else { return }
+        lastDrain = now
+        try drain()
+    }
+
+    private func drain() throws {
+        try lock.withLock {
+            for moved in try feed.drain() {
+                let comm = comms.label(moved.comm, family: moved.ipVersion)
+                if moved.rxBytes > 0 { counts.add(ProcessKey(direction: "rx", family: moved.ipVersion, comm: comm), moved.rxBytes) }
+                if moved.txBytes > 0 { counts.add(ProcessKey(direction: "tx", family: moved.ipVersion, comm: comm), moved.txBytes) }
+            }
+        }
+    }
+
+    func lostEvents() -> UInt64 { lock.withLock { feed.droppedUpdates } }
+
+    func collect() throws -> [MetricFamily] {
+        try drain()
+        return [counts.family("netmon_tcp_bytes", help: "TCP bytes received (rx) and sent (tx) by send/receive calls since netmon started, by process name")]
+    }
+}

@@ -1,0 +1,148 @@
+import BPFKit
+import HTTPResponder
+import NetmonCLI
+
+/// `netmon serve`: the jobs' counters as Prometheus/OpenMetrics metrics over HTTP.
+public struct ServeCommand: Subcommand {
+    public static let name = "serve"
+    public static let summary = "serve every job's counters to Prometheus (GET /metrics)"
+    /// Outside 9100-9999 (the Prometheus exporters' allocated range, fully taken) and the
+    /// well-known ports of other monitoring agents.
+    public static let defaultPort: UInt16 = 10393
+
+    static let options: [OptionSpec] = [
+        OptionSpec(nil, "listen", value: "ADDR:PORT",
+                   help: "where to listen: IPv4:PORT, [IPv6]:PORT or :PORT (default :\(defaultPort), every address)"),
+        OptionSpec("n", "name", value: "IFACE[,IFACE...]", help: "only these interfaces' nic counters (default: every one)"),
+        OptionSpec(nil, "verbose", help: "say which program variant each job uses; show libbpf's messages"),
+        OptionSpec("h", "help", help: "show this help"),
+    ]
+
+    public static let help = CommandHelp(
+        usage: "netmon serve [--listen ADDR:PORT] [-n IFACE[,IFACE...]] [--verbose]",
+        description: """
+            Runs until SIGINT or SIGTERM, serving GET /metrics (and a page at / linking to it) in
+            the Prometheus text format or, when the client asks for it, OpenMetrics. The counters
+            start at 0 when netmon starts and only grow; the kernel aggregates them in maps that
+            are read at each scrape. Default port: \(defaultPort).
+            """,
+        options: options,
+        examples: [
+            ("netmon serve", "serve on port \(defaultPort) of every address"),
+            ("netmon serve --listen 127.0.0.1:9999", "only on loopback, port 9999"),
+            ("netmon serve --listen [::1]:0", "IPv6 loopback, a free port (printed at start)"),
+            ("netmon serve -n eth0,eth1", "nic counters of eth0 and eth1 only"),
+        ],
+        notes: """
+            Metrics (counters since netmon started; they never go backwards while it runs):
+              netmon_nic_queue_bytes_total{interface,queue,direction="tx"|"rx"}
+              netmon_nic_queue_packets_total{interface,queue,direction}
+                  every queue of every interface of netmon's network namespace, including
+                  interfaces created later, counted as 'netmon nic' counts
+              netmon_tcp_connections_total{direction="connect"|"accept",family="4"|"6",comm}
+                  as 'netmon conn' prints them
+              netmon_tcp_bytes_total{direction="tx"|"rx",family,comm}
+                  as 'netmon bytes' counts them, summed per process name
+              netmon_tcp_rejected_segments_total{reason,family}
+                  as 'netmon inerrs' prints them (its default reasons, named as this kernel
+                  names them; every one exposed from the start)
+              netmon_comm_folded_total{family}    process names beyond the cap (below)
+              netmon_lost_events_total{source}    events the kernel could not hand over
+              netmon_build_info{version}, process_cpu_seconds_total, process_resident_memory_bytes, ...
+
+            comm is a process name, never a pid or a connection, so the number of series stays
+            bounded: the first \(CommLabels.defaultLimit) distinct names per family get series of their
+            own, later ones are counted under comm="other" (and in netmon_comm_folded_total).
+            conn, bytes and inerrs count sockets of every network namespace; nic counts netmon's.
+            An interface named with -n that does not exist yet is counted once it appears; a
+            removed interface's series keep their last values and name. A job the kernel cannot
+            do is left out, with one line on stderr saying why.
+            """
+    )
+
+    public static var variantGroups: [VariantGroup] { [] }
+
+    public let common: CommonOptions
+    let listen: ListenAddress
+    let interfaces: [String]?
+
+    public init(parsing arguments: [String]) throws(UsageError) {
+        let options = try ParsedOptions(parsing: arguments, specs: Self.options, command: Self.name)
+        if let text = options.value("listen") {
+            do {
+                listen = try ListenAddress(parsing: text)
+            } catch {
+                throw UsageError("invalid --listen address: \(error.message)", command: Self.name)
+            }
+        } else {
+            listen = ListenAddress(host: .any, port: Self.defaultPort)
+        }
+        interfaces = try options.value("name").map { value throws(UsageError) in
+            let names = value.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            for name in names where name.isEmpty || name.utf8.count > 15 || name.contains("/") || name.contains(" ") {
+                throw UsageError("invalid interface name '\(name)' in -n: 1 to 15 characters, no '/' or space", command: Self.name)
+            }
+            return names
+        }
+        common = CommonOptions(verbose: options.isSet("verbose"))
+    }
+
+    public func run(_ context: RunContext) throws {
+        // The event loop blocks SIGINT/SIGTERM before the server's thread exists, so that thread
+        // inherits the mask and the signals reach the loop's signalfd.
+        let loop = try EventLoop()
+        try Privilege.require()
+        // Listening first, so that a taken port fails before anything is loaded.
+        let page = MetricsPage(diagnostics: context.diagnostics)
+        let server: HTTPServer
+        do {
+            server = try HTTPServer(listening: listen) { page.respond(to: $0) }
+        } catch {
+            throw RuntimeFailure("cannot serve on \(listen): \(error)")
+        }
+        // Every source loads before the server's thread starts: conn may move netmon into a mount
+        // namespace of its own (PrivateTracefs), which a multi-threaded process cannot.
+        let comms = CommLabels()
+        let makers: [(String, () throws -> any MetricSource)] = [
+            ("nic", { try NicSource(context, interfaces: interfaces) }),
+            ("conn", { try ConnSource(context, comms: comms) }),
+            ("bytes", { try BytesSource(context, comms: comms) }),
+            ("inerrs", { try InerrsSource(context) }),
+        ]
+        var sources: [any MetricSource] = []
+        for (name, make) in makers {
+            // A job this kernel cannot do (bytes before 6.0, inerrs before 5.17) leaves the others
+            // serving: one line says which and why.
+            do {
+                sources.append(try make())
+            } catch let error as BPFError {
+                context.diagnostics.line("netmon: serving without the \(name) metrics: \(error)")
+                if context.verbose, let log = error.log { context.diagnostics.line(log) }
+            } catch let error as RuntimeFailure {
+                context.diagnostics.line("netmon: serving without the \(name) metrics: \(error.message)")
+            }
+        }
+        guard !sources.isEmpty else { throw RuntimeFailure("none of the jobs can run on this kernel") }
+        page.install(sources: sources, comms: comms)
+        do {
+            try server.start()
+        } catch {
+            throw RuntimeFailure("cannot serve on \(listen): \(error)")
+        }
+        defer { server.stop() }
+        context.diagnostics.line("netmon: serving /metrics on \(server.address)")
+        context.announceTracing()
+        while true {
+            switch loop.wait(until: MonotonicClock.now + Self.pollInterval) {
+            case .stop, .outputClosed:
+                return
+            case .deadline, .readable:
+                try page.poll()
+            }
+        }
+    }
+
+    /// How often the event-driven sources' ring buffers are drained (the 1 MiB buffers hold far
+    /// more than this many milliseconds of events).
+    static let pollInterval: UInt64 = 100_000_000
+}
