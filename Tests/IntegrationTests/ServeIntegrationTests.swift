@@ -4,7 +4,7 @@ import Testing
 /// `netmon serve` against ground truth: device counters, a real Prometheus, the node exporter,
 /// promtool, and hostile clients. Each test runs netmon (and the other daemons) inside a network
 /// namespace of its own, so ports are free and no other traffic interferes.
-@Suite("serve integration", .serialized, .enabled(if: BPFTestGate.shouldRun, "requires root and kernel BTF"))
+@Suite("serve integration", .serialized, .connExclusive, .enabled(if: BPFTestGate.shouldRun, "requires root and kernel BTF"))
 struct ServeIntegrationTests {
     static func udp(to address: String, count: Int, size: Int) -> String {
         """

@@ -5,7 +5,7 @@ import Testing
 /// and bytes of uniquely named processes, and crafted bad segments. These jobs watch every network
 /// namespace, so other traffic of the machine shows up too; the unique process names (and, for
 /// inerrs, the deltas) keep the checks to the test's own.
-@Suite("serve integration: sockets", .serialized, .enabled(if: BPFTestGate.shouldRun, "requires root and kernel BTF"))
+@Suite("serve integration: sockets", .serialized, .connExclusive, .enabled(if: BPFTestGate.shouldRun, "requires root and kernel BTF"))
 struct ServeSocketsIntegrationTests {
     static let names = Counter()
 

@@ -4,7 +4,7 @@ import Testing
 /// serve on the running kernel: with every nic variant it supports forced in turn, the scraped
 /// queue counters move as the device's own; each of conn, bytes and inerrs is either served or
 /// named on stderr as left out; and connections of a uniquely named process are counted exactly.
-@Suite("serve guest checks", .tags(.guest), .serialized,
+@Suite("serve guest checks", .tags(.guest), .serialized, .connExclusive,
        .enabled(if: BPFTestGate.shouldRun, "requires root and kernel BTF"))
 struct ServeGuestChecks {
     @Test("every nic variant: the scraped counters of a veth move as its device counters")
