@@ -47,16 +47,23 @@ import sys
 import threading
 import time
 
+
+def listen(address, port, backlog):
+    """A TCP listener on address:port (IPv6 if the address has a colon), and its family."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((address, port))
+    listener.listen(backlog)
+    return listener, family
+
+
 # The mode runs first so that the server (no scapy needed) starts fast.
 if sys.argv[1] == "server":
     address, port = sys.argv[2], int(sys.argv[3])
     print("ready", os.getpid(), flush=True)
     sys.stdin.readline()
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((address, port))
-    listener.listen(1)
+    listener, family = listen(address, port, 1)
     print("listening", flush=True)
     connection, _ = listener.accept()
     if connection.recv(100) == b"hello":
@@ -69,11 +76,7 @@ if sys.argv[1] == "prefork":
     import threading
 
     address, port, workers = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((address, port))
-    listener.listen(16)
+    listener, family = listen(address, port, 16)
 
     def converse(connection):
         if connection.recv(100) == b"hello":
@@ -131,11 +134,7 @@ if sys.argv[1] == "handover":
                 print("holds", os.getpid(), connection.getpeername()[1], flush=True)
         theirs.close()
         children.append(receiver)
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((address, port))
-    listener.listen(16)
+    listener, family = listen(address, port, 16)
 
     def end_with_stdin():
         sys.stdin.read()
@@ -165,11 +164,7 @@ if sys.argv[1] == "churn":
     import struct
 
     address, port, count = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((address, port))
-    listener.listen(64)
+    listener, family = listen(address, port, 64)
     reset = struct.pack("ii", 1, 0)
     for _ in range(count):
         client = socket.socket(family, socket.SOCK_STREAM)

@@ -30,6 +30,14 @@ enum InerrsPeers {
 
         var lines: [String] { lock.withLock { text.split(separator: "\n").map(String.init) } }
 
+        /// The pid in the line "WORD PID CLIENTPORT" a server process printed about itself.
+        func processSaying(_ word: String, clientPort: Int, timeout: Double) throws -> Int32 {
+            let line = try waitForLine(described: "'\(word) … \(clientPort)'", timeout: timeout) {
+                $0.hasPrefix("\(word) ") && $0.hasSuffix(" \(clientPort)")
+            }
+            return Int32(line.split(separator: " ")[1]) ?? -1
+        }
+
         /// Waits for a line starting with `prefix` and returns it.
         func waitForLine(startingWith prefix: String, timeout: Double = 20) throws -> String {
             try waitForLine(described: "'\(prefix)…'", timeout: timeout) { $0.hasPrefix(prefix) }
@@ -103,10 +111,7 @@ enum InerrsPeers {
 
         /// The process that accepted the connection from `clientPort`, as it said itself.
         func acceptor(of clientPort: Int, timeout: Double = 20) throws -> Int32 {
-            let line = try peer.waitForLine(described: "'accepted … \(clientPort)'", timeout: timeout) {
-                $0.hasPrefix("accepted ") && $0.hasSuffix(" \(clientPort)")
-            }
-            return Int32(line.split(separator: " ")[1]) ?? -1
+            try peer.processSaying("accepted", clientPort: clientPort, timeout: timeout)
         }
     }
 
@@ -132,10 +137,7 @@ enum InerrsPeers {
 
         /// The process that holds the connection from `clientPort` alone, as it said itself.
         func holder(of clientPort: Int, timeout: Double = 20) throws -> Int32 {
-            let line = try peer.waitForLine(described: "'holds … \(clientPort)'", timeout: timeout) {
-                $0.hasPrefix("holds ") && $0.hasSuffix(" \(clientPort)")
-            }
-            return Int32(line.split(separator: " ")[1]) ?? -1
+            try peer.processSaying("holds", clientPort: clientPort, timeout: timeout)
         }
     }
 
