@@ -207,12 +207,14 @@ static __always_inline void report_drop(void *ctx, struct sk_buff *skb, __u32 re
         if (listener)
             owner = &listener->owner;
     }
-    if (owner && owner->pid == 0)
+    // Read once: a holder being rewritten on another CPU (accept, a scan) is the old or the new one.
+    __u32 owner_pid = owner ? *(volatile __u32 *)&owner->pid : 0;
+    if (owner_pid == 0)
         owner = NULL;
     if (inerrs_config.owner_pid && (!owner || !held_by(owner, inerrs_config.owner_pid)))
         return;
     if (owner) {
-        event.pid = owner->pid;
+        event.pid = owner_pid;
         __builtin_memcpy(event.comm, owner->comm, sizeof(event.comm));
         event.owner_known = 1;
     } else {

@@ -153,10 +153,14 @@ static __always_inline void accepted(long fd, bool btf)
     struct inerrs_index_slot *slot = index_slot_of(sk, &tuple);
     if (!slot)
         return;
+    /* Built aside, then copied in one go: a drop on another CPU reading the slot meanwhile never
+     * sees a zeroed holder (the old or the new pid, each whole). */
+    struct inerrs_owner owner;
     if (btf)
-        current_holder_btf(&slot->owner);
+        current_holder_btf(&owner);
     else
-        current_holder(&slot->owner);
+        current_holder(&owner);
+    slot->owner = owner;
 }
 
 /* The format of syscalls:sys_exit_* (/sys/kernel/tracing/events/syscalls/sys_exit_accept4/format). */

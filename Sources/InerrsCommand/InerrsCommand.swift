@@ -48,7 +48,7 @@ public struct InerrsCommand: Subcommand {
             holder. A socket no process holds any more that is still closing (FIN_WAIT,
             LAST_ACK) keeps its last holder. TIME_WAIT sockets and segments for no socket have
             no holder: PID and COMM are then the process the kernel happened to run in when it
-            dropped the segment, and -p never matches them.
+            dropped the segment, and -p never matches them (--json: "holder": false).
 
             Reported by default, the segment itself was bad or unacceptable:
               TCP_CSUM PKT_TOO_SMALL TCP_FLAGS TCP_INVALID_SYN TCP_MINTTL TCP_OVERWINDOW

@@ -26,6 +26,9 @@ enum InerrsFormat {
         line.add("time", segment.time.rfc3339)
         line.add("pid", segment.pid)
         line.add("comm", segment.comm)
+        // false: no process holds the socket (TIME_WAIT, no socket), and pid/comm are the context
+        // the kernel dropped the segment in.
+        line.add("holder", segment.ownerKnown)
         line.add("ip", segment.ipVersion)
         line.add("saddr", segment.source.description)
         line.add("sport", segment.sourcePort)

@@ -180,7 +180,7 @@ struct InerrsFormatTests {
     @Test("JSON has the documented keys, in order")
     func json() {
         let line = InerrsFormat.json(Self.segment(.v4(10, 0, 0, 2), .v4(10, 0, 0, 1)))
-        let expectedTail = #""pid":4242,"comm":"python3","ip":4,"saddr":"10.0.0.2","sport":51000,"daddr":"10.0.0.1","dport":443,"reason":"TCP_CSUM","state":"ESTABLISHED"}"#
+        let expectedTail = #""pid":4242,"comm":"python3","holder":true,"ip":4,"saddr":"10.0.0.2","sport":51000,"daddr":"10.0.0.1","dport":443,"reason":"TCP_CSUM","state":"ESTABLISHED"}"#
         #expect(line.hasPrefix(#"{"time":""#))
         #expect(line.hasSuffix(expectedTail))
         #expect(line.contains(Self.time.rfc3339))

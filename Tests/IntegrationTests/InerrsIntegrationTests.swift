@@ -68,7 +68,8 @@ struct InerrsIntegrationTests {
             #expect(line.state == "ESTABLISHED")
             #expect(line.ip == 4)
             #expect(line.saddr == pair.addressB && line.sport == clientPort)
-            #expect(line.pid == Int(server.pid) && line.comm == "python3", "owner: \(line.pid) \(line.comm)")
+            #expect(line.pid == Int(server.pid) && line.comm == "python3" && line.holder,
+                    "owner: \(line.pid) \(line.comm) holder \(line.holder); injector \(injector.process.processIdentifier)")
         }
         for (index, counter) in tracked.enumerated() {
             let delta = after[index] - before[index]

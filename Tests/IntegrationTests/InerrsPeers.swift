@@ -197,6 +197,8 @@ enum InerrsPeers {
 struct InerrsLine {
     let pid: Int
     let comm: String
+    /// Whether pid/comm are the socket's holder (else the context the kernel dropped it in).
+    let holder: Bool
     let ip: Int
     let saddr: String
     let sport: Int
@@ -207,13 +209,14 @@ struct InerrsLine {
 
     init?(_ text: String) {
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-              let pid = object["pid"] as? Int, let comm = object["comm"] as? String, let ip = object["ip"] as? Int,
+              let pid = object["pid"] as? Int, let comm = object["comm"] as? String,
+              let holder = object["holder"] as? Bool, let ip = object["ip"] as? Int,
               let saddr = object["saddr"] as? String, let sport = object["sport"] as? Int,
               let daddr = object["daddr"] as? String, let dport = object["dport"] as? Int,
               let reason = object["reason"] as? String, let state = object["state"] as? String,
               object["time"] is String
         else { return nil }
-        (self.pid, self.comm, self.ip, self.saddr, self.sport) = (pid, comm, ip, saddr, sport)
+        (self.pid, self.comm, self.holder, self.ip, self.saddr, self.sport) = (pid, comm, holder, ip, saddr, sport)
         (self.daddr, self.dport, self.reason, self.state) = (daddr, dport, reason, state)
     }
 

@@ -20,7 +20,8 @@ struct VethPair {
         let tag = "nm\(getpid() % 100_000)x\(id)"
         a = "\(tag)-a"
         b = "\(tag)-b"
-        subnet = Int(getpid() % 200) + id
+        // 1...254, distinct for the first 254 pairs of a run (an octet: 10.77.256.1 is no address).
+        subnet = (Int(getpid() % 200) + id) % 254 + 1
         _ = try? remove()
         try sh("""
             set -e
