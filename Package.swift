@@ -58,6 +58,7 @@ let package = Package(
         .testTarget(name: "InerrsCommandTests", dependencies: ["InerrsCommand", "NetmonCLI"]),
         .testTarget(name: "ServeCommandTests", dependencies: ["ServeCommand", "NetmonCLI"]),
         .testTarget(name: "HTTPResponderTests", dependencies: ["HTTPResponder"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["netmon"]),
+        // InerrsPeer.py is run from its place in the tree, not bundled as a resource.
+        .testTarget(name: "IntegrationTests", dependencies: ["netmon"], exclude: ["InerrsPeer.py"]),
     ]
 )
