@@ -229,11 +229,18 @@ def ours(packet):
         and client_port in (packet[TCP].sport, packet[TCP].dport)
 
 
+def next_sequence(segment):
+    tcp = segment[TCP]
+    length = len(tcp.payload) if tcp.payload else 0
+    return (tcp.seq + length + (1 if "S" in tcp.flags else 0) + (1 if "F" in tcp.flags else 0)) % 2**32
+
+
 # The sniffer's socket must be open before the handshake: wait for it (a fixed sleep was too short
 # with several injectors starting at once in a slow VM guest).
 sniffing = threading.Event()
-sniffer = AsyncSniffer(iface=interface, store=True, lfilter=lambda p: TCP in p and port in (p[TCP].sport, p[TCP].dport),
-                       started_callback=sniffing.set)
+captured = []  # appended by the sniffer's thread
+sniffer = AsyncSniffer(iface=interface, store=False, lfilter=lambda p: TCP in p and port in (p[TCP].sport, p[TCP].dport),
+                       prn=captured.append, started_callback=sniffing.set)
 sniffer.start()
 if not sniffing.wait(60):
     sys.exit("the sniffer did not start")
@@ -241,15 +248,24 @@ client.connect((server, port))
 client_port = client.getsockname()[1]
 client.sendall(b"hello")
 assert client.recv(100) == b"hi"
-time.sleep(0.5)  # the delayed ACK of "hi" goes out
+
+
+def conversation_seen():
+    """Whether the sniffer has dissected the server's "hi" and the client's ACK of it (sent after
+    the delayed-ACK timer): the last segment of each side, whose numbers the crafted ones continue.
+    Waited for, not slept on: dissecting takes scapy a while in a slow VM guest."""
+    packets = [p for p in list(captured) if ours(p)]
+    answers = [p for p in packets if p[TCP].sport == port and bytes(p[TCP].payload) == b"hi"]
+    return answers and any(p[TCP].sport == client_port and p[TCP].ack == next_sequence(answers[-1]) for p in packets)
+
+
+deadline = time.monotonic() + 60
+while not conversation_seen() and time.monotonic() < deadline:
+    time.sleep(0.05)
 sniffer.stop()
-packets = [p for p in sniffer.results if ours(p)]
-
-
-def next_sequence(segment):
-    tcp = segment[TCP]
-    length = len(tcp.payload) if tcp.payload else 0
-    return (tcp.seq + length + (1 if "S" in tcp.flags else 0) + (1 if "F" in tcp.flags else 0)) % 2**32
+if not conversation_seen():
+    sys.exit(f"the sniffer did not see the hello/hi exchange and its ACKs within 60 s ({len(captured)} packets)")
+packets = [p for p in captured if ours(p)]
 
 
 def timestamp(segment):
