@@ -54,8 +54,10 @@ public struct ConnCommand: Subcommand {
             Hooks: sock:inet_sock_set_state (connect), and the exits of accept() and accept4():
             syscalls:sys_exit_accept4/sys_exit_accept, for which netmon mounts tracefs (and says so) in a mount
             namespace of its own if the host has not mounted it; without CAP_SYS_ADMIN it uses
-            raw_syscalls:sys_exit instead, which adds a little to every system call while netmon
-            runs. A connect() already under way when netmon starts is not printed.
+            raw_syscalls:sys_exit instead. Either way, while netmon watches accepts every system
+            call of the host takes the kernel's slow path (measured: +54 ns per call, +169 ns with
+            raw_syscalls:sys_exit); -r connect attaches no accept program and avoids it. A
+            connect() already under way when netmon starts is not printed.
             """
     )
 
