@@ -15,8 +15,8 @@
 // The loader uses the syscalls' own tracepoints when tracefs offers them (the program runs only
 // on accepts), and otherwise the BTF-typed raw_syscalls:sys_exit, which runs on every syscall exit
 // and returns after one compare for all but accept/accept4. Either way, while one is attached the
-// kernel sends every syscall of the host through its slow path (+54 ns per call on Linux 6.18,
-// +169 ns with the program on raw_syscalls:sys_exit); -r connect attaches neither.
+// kernel sends every syscall of the host through its slow path (KernelRequirement
+// .acceptExitTracepoints has the cost); -r connect attaches neither.
 //
 // Every filter runs here, before a ring-buffer reservation; -r disables the unused programs.
 // Sockets, files and tasks are BTF pointers read with plain loads (a helper call per field would

@@ -187,7 +187,7 @@ struct inerrs_syscall_exit_args {
  * own tracepoints when tracefs offers them (the program runs only on accepts), else
  * raw_syscalls:sys_exit, which runs on every syscall exit and returns after one compare for all
  * but accept/accept4. Either way every syscall of the host takes the kernel's slow path while
- * attached (+54 / +169 ns per call on Linux 6.18; README, netmon conn). */
+ * attached (KernelRequirement.acceptExitTracepoints has the cost). */
 #define INERRS_ACCEPT_PROGRAMS(suffix, btf)                                           \
     SEC("tracepoint/syscalls/sys_exit_accept4")                                       \
     int inerrs_accept4_exit##suffix(struct inerrs_syscall_exit_args *args)            \

@@ -8,7 +8,8 @@ extension KernelRequirement {
 
     /// The accept syscalls' own exit tracepoints: the program runs only on accepts, but they need
     /// tracefs, and while attached every syscall of the host takes the kernel's slow path
-    /// (+54 ns per call on Linux 6.18; Scripts/bench's getppid() rows).
+    /// (+54 ns per getppid() on Linux 6.18, and +169 ns with raw_syscalls:sys_exit below, which
+    /// also runs its program per syscall; Scripts/bench's getppid() rows).
     public static let acceptExitTracepoints = [
         KernelRequirement(.hook(.tracepoint(category: "syscalls", name: "sys_exit_accept4")),
                           "tracepoint syscalls:sys_exit_accept4 (tracefs)"),
@@ -16,8 +17,7 @@ extension KernelRequirement {
                           "tracepoint syscalls:sys_exit_accept (tracefs)"),
     ]
 
-    /// Every syscall's exit, typed: needs only BTF, but runs on every system call (+169 ns per
-    /// call on Linux 6.18, slow path included).
+    /// Every syscall's exit, typed: needs only BTF, but runs on every system call.
     public static let sysExitTracepoint = KernelRequirement(
         .hook(.btfTracepoint(category: "raw_syscalls", name: "sys_exit")),
         "BTF-typed tracepoint raw_syscalls:sys_exit (Linux 5.5+)")

@@ -48,8 +48,8 @@ enum InerrsProgram {
 
     /// Which process accept() hands a socket to, at the syscall's exit: the syscalls' own
     /// tracepoints (the program runs only on accepts; every syscall still takes the kernel's slow
-    /// path, +54 ns here) else every syscall exit (+169 ns); the fd followed with plain loads
-    /// (bpf_rdonly_cast) else with a helper call per field.
+    /// path: KernelRequirement.acceptExitTracepoints) else every syscall exit; the fd followed
+    /// with plain loads (bpf_rdonly_cast) else with a helper call per field.
     static let accept = VariantGroup("inerrs.accept", job: "see accept() hand sockets to processes", variants: [
         ProgramVariant("syscalls", programs: ["inerrs_accept4_exit", "inerrs_accept_exit"],
                        requires: KernelRequirement.acceptExitTracepoints + [.readOnlyCast]),

@@ -2,9 +2,8 @@ import Glibc
 
 /// Makes tracefs available to this process alone when the host has not mounted it, so the
 /// accept exits can use syscalls:sys_exit_accept4/sys_exit_accept instead of raw_syscalls:sys_exit
-/// (a program run on every syscall of the machine). Either puts every syscall of the machine on
-/// the kernel's slow path (measured on Linux 6.18: +54 ns per getppid()); the program run per
-/// syscall makes raw_syscalls:sys_exit +169 ns.
+/// (a program run on every syscall of the machine, on top of the slow path both put every syscall
+/// on: KernelRequirement.acceptExitTracepoints).
 ///
 /// netmon moves itself into a private mount namespace (propagation off, so nothing leaks to the
 /// host) and mounts tracefs there; libbpf reads the tracepoint ids from it. The attached
