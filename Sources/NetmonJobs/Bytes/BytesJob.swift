@@ -1,43 +1,34 @@
 import BPFKit
 import CNetmonBPF
-import NetmonCLI
 
-/// bytes.bpf.c loaded and attached with the variants this kernel supports, and its flow maps:
-/// what `netmon bytes` reports from every interval, and what `netmon serve` drains into its
-/// per-process counters (every process, both families).
-public struct BytesFeed: ~Copyable {
-    public struct Moved: Equatable, Sendable {
-        /// 4 or 6 (IPv4-mapped connections are 4).
-        public let ipVersion: Int
-        public let comm: String
-        public let rxBytes: UInt64
-        public let txBytes: UInt64
-    }
+/// bytes.bpf.c: the TCP bytes each process moved on each connection, counted in the kernel and
+/// handed over by `drain()` (everything since the previous drain, no update lost to the read):
+/// what `netmon bytes` reports every interval, and what `netmon serve` sums per process name.
+public final class BytesJob: Job {
+    /// Which process (tgid, 0 for every one) and family (0, 4 or 6) are counted.
+    public typealias Configuration = bytes_config
+
+    public static let name = "bytes"
+    public static var parts: [VariantGroup] { BytesProgram.parts.map(\.group) }
 
     private var object: BPFObject
     private var maps: FlowMaps
 
-    /// For `netmon serve`: every process, both families.
-    public init(_ context: RunContext) throws {
-        try self.init(context, config: bytes_config(tgid: 0, family: 0, reserved: (0, 0, 0)))
-    }
+    /// Every process, both families (serve).
+    public static let everything = bytes_config(tgid: 0, family: 0, reserved: (0, 0, 0))
 
-    init(_ context: RunContext, config: bytes_config) throws {
-        let spec = try EmbeddedObject.open("bytes")
-        var socketStorage = false
-        var kprobes = false
+    public init(_ config: bytes_config, chooser: VariantChooser) throws {
+        let spec = try EmbeddedObject.open(Self.name)
+        let chosen: [BytesProgram.Variant]
         do {
             let probe = try KernelProbe()
-            for group in BytesProgram.groups {
-                let variant = try context.choose(group, in: spec, probe: probe)
-                if variant.name == "tp_btf" { socketStorage = true }
-                if variant.name.hasPrefix("kprobe") { kprobes = true }
-            }
+            chosen = try BytesProgram.parts.map { part throws(BPFError) in try chooser.choose(part, in: spec, probe: probe) }
         }
+        let socketStorage = chosen.contains { $0.keepsCountsWithSocket }
         for program in BytesProgram.socketStoragePrograms {
             try spec.setAutoload(socketStorage, program: program)
         }
-        if !kprobes {
+        if !chosen.contains(where: \.usesKprobes) {
             // Only the kprobe variants remember calls between entry and return; a hash map's
             // buckets cost memory even when empty.
             for map in ["bytes_sending", "bytes_receiving"] { try spec.setMaxEntries(1, map: map) }
@@ -50,16 +41,11 @@ public struct BytesFeed: ~Copyable {
     }
 
     /// Every process/connection pair's bytes since the previous drain (FlowMaps.drain: no update
-    /// is lost to the read).
-    mutating func drainRows() throws -> [FlowRow] {
+    /// is lost to the read). Not for two threads at once.
+    public func drain() throws -> [FlowRow] {
         try maps.drain(&object)
     }
 
-    /// The same, reduced to what a metric keeps.
-    public mutating func drain() throws -> [Moved] {
-        try drainRows().map { Moved(ipVersion: $0.version, comm: $0.comm, rxBytes: $0.rxBytes, txBytes: $0.txBytes) }
-    }
-
     /// Updates dropped since the start because a flow map was full.
-    public var droppedUpdates: UInt64 { maps.droppedUpdates }
+    public var lostEvents: UInt64 { maps.droppedUpdates }
 }

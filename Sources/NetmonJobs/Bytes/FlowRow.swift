@@ -1,44 +1,27 @@
-import NetmonCLI
-
 /// What one process moved on one connection during one interval.
-struct FlowRow: Equatable {
-    let pid: UInt32
-    let comm: String
-    let source: IPAddress
-    let sourcePort: UInt16
-    let destination: IPAddress
-    let destinationPort: UInt16
-    let rxBytes: UInt64
-    let txBytes: UInt64
+public struct FlowRow: Equatable, Sendable {
+    public let pid: UInt32
+    public let comm: String
+    public let source: IPAddress
+    public let sourcePort: UInt16
+    public let destination: IPAddress
+    public let destinationPort: UInt16
+    public let rxBytes: UInt64
+    public let txBytes: UInt64
 
     /// 4 or 6; an IPv4-mapped IPv6 connection is 4 (the kernel already stores it as IPv4).
-    var version: Int { source.version == 6 || destination.version == 6 ? 6 : 4 }
-    var totalBytes: UInt64 { rxBytes &+ txBytes }
-}
+    public var version: Int { source.version == 6 || destination.version == 6 ? 6 : 4 }
+    public var totalBytes: UInt64 { rxBytes &+ txBytes }
 
-/// Everything printed for one interval: the rows, busiest first, split by address family.
-struct BytesReport: Equatable {
-    let ipv4: [FlowRow]
-    let ipv6: [FlowRow]
-
-    init(rows: [FlowRow]) {
-        let sorted = rows.sorted(by: Self.busierFirst)
-        ipv4 = sorted.filter { $0.version == 4 }
-        ipv6 = sorted.filter { $0.version == 6 }
-    }
-
-    var isEmpty: Bool { ipv4.isEmpty && ipv6.isEmpty }
-
-    /// Most bytes (received + sent) first; ties in a fixed order (PID, then the addresses), so
-    /// equal rows do not swap places from one interval to the next.
-    static func busierFirst(_ a: FlowRow, _ b: FlowRow) -> Bool {
-        if a.totalBytes != b.totalBytes { return a.totalBytes > b.totalBytes }
-        if a.pid != b.pid { return a.pid < b.pid }
-        if a.source.description != b.source.description { return a.source.description < b.source.description }
-        if a.sourcePort != b.sourcePort { return a.sourcePort < b.sourcePort }
-        if a.destination.description != b.destination.description {
-            return a.destination.description < b.destination.description
-        }
-        return a.destinationPort < b.destinationPort
+    public init(pid: UInt32, comm: String, source: IPAddress, sourcePort: UInt16, destination: IPAddress,
+                destinationPort: UInt16, rxBytes: UInt64, txBytes: UInt64) {
+        self.pid = pid
+        self.comm = comm
+        self.source = source
+        self.sourcePort = sourcePort
+        self.destination = destination
+        self.destinationPort = destinationPort
+        self.rxBytes = rxBytes
+        self.txBytes = txBytes
     }
 }

@@ -1,45 +1,30 @@
 import BPFKit
-import CNetmonBPF
-import NetmonCLI
 
-/// Opens BPFPrograms/conn.bpf.c with the programs this kernel and these filters need.
+/// The parts of BPFPrograms/conn.bpf.c and the programs that do each, best first.
 enum ConnProgram {
-    static let connect = VariantGroup("conn.connect", job: "see connect() calls reach ESTABLISHED", variants: [
-        ProgramVariant("tp_btf", programs: ["conn_state"], requires: [.stateChangeTracepoint]),
+    enum ConnectVariant: String, Sendable {
+        case tpBTF = "tp_btf"
+    }
+
+    static let connect = JobPart<ConnectVariant>("conn.connect", job: "see connect() calls reach ESTABLISHED", variants: [
+        .init(.tpBTF, programs: ["conn_state"], requires: [.stateChangeTracepoint]),
     ])
 
     // accept: the per-syscall tracepoints cost nothing on other syscalls but need tracefs;
     // raw_syscalls:sys_exit needs only BTF, and runs on every system call. Each reads the socket
     // with plain loads through BTF pointers where the kernel has bpf_rdonly_cast, and through
     // CO-RE helper reads (the *_core variants, a little slower) where it does not.
-    static let accept = VariantGroup("conn.accept", job: "see accept() return connections", variants: [
-        ProgramVariant("syscalls", programs: ["conn_accept4_exit_tp", "conn_accept_exit_tp"],
-                       requires: KernelRequirement.acceptExitTracepoints + [.readOnlyCast]),
-        ProgramVariant("sys_exit", programs: ["conn_sys_exit_btf"], requires: [.sysExitTracepoint, .readOnlyCast]),
-        ProgramVariant("syscalls_core", programs: ["conn_accept4_core", "conn_accept_core"],
-                       requires: KernelRequirement.acceptExitTracepoints),
-        ProgramVariant("sys_exit_core", programs: ["conn_sys_exit_core"], requires: [.sysExitTracepoint]),
+    static let accept = JobPart<AcceptExitVariant>("conn.accept", job: "see accept() return connections", variants: [
+        .init(.syscalls, programs: ["conn_accept4_exit_tp", "conn_accept_exit_tp"],
+              requires: KernelRequirement.acceptExitTracepoints + [.readOnlyCast]),
+        .init(.sysExit, programs: ["conn_sys_exit_btf"], requires: [.sysExitTracepoint, .readOnlyCast]),
+        .init(.syscallsCore, programs: ["conn_accept4_core", "conn_accept_core"],
+              requires: KernelRequirement.acceptExitTracepoints),
+        .init(.sysExitCore, programs: ["conn_sys_exit_core"], requires: [.sysExitTracepoint]),
     ])
 
-    static var groups: [VariantGroup] { [connect, accept] }
+    static var parts: [VariantGroup] { [connect.group, accept.group] }
 
     /// Every program of conn.bpf.c.
-    static var programNames: [String] { groups.flatMap(\.programs) }
-
-    static func load(filter: ConnFilter, context: RunContext) throws -> BPFObject {
-        let spec = try EmbeddedObject.open("conn")
-        if filter.tracesAccepts { PrivateTracefs.mountIfNeeded(context) }
-        do {
-            let probe = try KernelProbe()
-            for (group, wanted) in [(connect, filter.tracesConnects), (accept, filter.tracesAccepts)] {
-                if wanted {
-                    try context.choose(group, in: spec, probe: probe)
-                } else {
-                    for program in group.programs { try spec.setAutoload(false, program: program) }
-                }
-            }
-        }
-        try spec.setConstant("conn_config", to: filter.config)
-        return try spec.load()
-    }
+    static var programNames: [String] { parts.flatMap(\.programs) }
 }

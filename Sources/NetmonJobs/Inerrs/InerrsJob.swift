@@ -1,68 +1,91 @@
 import BPFKit
 import CNetmonBPF
-import NetmonCLI
 
-/// inerrs.bpf.c loaded and attached, with the running kernel's drop reasons: what `netmon inerrs`
-/// prints from, and what `netmon serve` counts (its default reasons, every process, both families).
-public struct InerrsFeed: ~Copyable {
-    public struct Rejected: Equatable, Sendable {
-        /// The kernel's name for the reason (SKB_DROP_REASON_ stripped), as `netmon inerrs` prints it.
-        public let reason: String
-        public let ipVersion: Int
+/// inerrs.bpf.c: one record per incoming TCP segment the kernel rejects for one of the selected
+/// reasons, with the running kernel's reason names and the socket's holder; decoded into
+/// `RejectedSegment`s. What `netmon inerrs` prints, and what `netmon serve` counts (the default
+/// reasons, every process, both families).
+public final class InerrsJob: EventJob {
+    public struct Configuration: Sendable {
+        /// Also the resource and socket-lifecycle reasons (--all).
+        public var all: Bool
+        /// Only segments for sockets this process holds.
+        public var ownerPID: UInt32?
+        public var family: AddressFamilyFilter
+
+        public init(all: Bool = false, ownerPID: UInt32? = nil, family: AddressFamilyFilter = .both) {
+            self.all = all
+            self.ownerPID = ownerPID
+            self.family = family
+        }
     }
 
-    /// The ring buffer the object sends events on.
-    public static let events = "inerrs_events"
+    public typealias Event = RejectedSegment
 
-    public var object: BPFObject
-    let reasons: DropReasons
-    let all: Bool
+    public static let name = "inerrs"
+    public static var parts: [VariantGroup] { InerrsProgram.parts }
 
-    /// For `netmon serve`: the default reasons of every process, both families.
-    public init(_ context: RunContext) throws {
-        try self.init(context, all: false, ownerPID: nil, family: .both)
-    }
+    /// How often `rescan()` should run: holders of sockets passed over a unix socket or inherited
+    /// by fork() after start-up, and holders gone since, are learned by running the holders'
+    /// iterator again, so a line names the new holder at most this long after the hand-over (the
+    /// cost per run is in README, `netmon inerrs`).
+    public static let rescanPeriod: UInt64 = 2_000_000_000
 
-    init(_ context: RunContext, all: Bool, ownerPID: UInt32?, family: AddressFamilyFilter) throws {
-        let spec = try EmbeddedObject.open("inerrs")
-        PrivateTracefs.mountIfNeeded(context)
+    /// The BPF object, for a run loop that waits on its ring buffer (`Runner.forEachEvent`).
+    public private(set) var object: BPFObject
+    private let lost: BPFMap
+    private let reasons: DropReasons
+    private let all: Bool
+
+    public init(_ configuration: Configuration, chooser: VariantChooser) throws {
+        let spec = try EmbeddedObject.open(Self.name)
         let reasons: DropReasons
         let storage: InerrsConfig.Storage
         do {
             let probe = try KernelProbe()
-            let variant = try context.choose(InerrsProgram.drop, in: spec, probe: probe)
-            if InerrsProgram.legacyVariants.contains(variant.name) {
+            let drop = try chooser.choose(InerrsProgram.drop, in: spec, probe: probe)
+            if drop.isLegacy {
                 reasons = .legacy
-                try LegacyPrograms.prepare(spec, variant: variant, probe: probe)
+                try LegacyPrograms.prepare(spec, variant: drop, probe: probe)
             } else {
                 reasons = DropReasons(enumerators: probe.btf.enumerators(of: "skb_drop_reason"))
             }
-            let owners = try context.choose(InerrsProgram.owners, in: spec, probe: probe)
-            try context.choose(InerrsProgram.accept, in: spec, probe: probe)
-            storage = InerrsConfig.Storage(owners: owners.name, drop: variant.name)
+            let owners = try chooser.choose(InerrsProgram.owners, in: spec, probe: probe)
+            try chooser.choose(InerrsProgram.accept, in: spec, probe: probe)
+            storage = InerrsConfig.Storage(owners: owners, drop: drop)
         }
-        try spec.setConstant("inerrs_config", to: InerrsConfig.make(reasons: reasons.selected(all: all),
-                                                                    ownerPID: ownerPID, family: family,
-                                                                    storage: storage))
+        try spec.setConstant("inerrs_config", to: InerrsConfig.make(reasons: reasons.selected(all: configuration.all),
+                                                                    ownerPID: configuration.ownerPID,
+                                                                    family: configuration.family, storage: storage))
         var object = try spec.load()
         try object.attachAll()
         // After the state-change and accept programs are attached, so that no socket made or
         // accepted meanwhile is missed.
         _ = try object.runIterator(InerrsProgram.holdersIterator)
+        lost = try object.map(named: "lost_events")
         self.object = object
         self.reasons = reasons
-        self.all = all
+        all = configuration.all
     }
 
     /// The reasons reported, by name: every series a scrape shows from the start.
     public var reportedReasons: [String] { reasons.selected(all: all).map { reasons.name(of: $0) } }
 
-    public func decoder() -> @Sendable (UnsafeRawBufferPointer) -> Rejected? {
+    public var lostEvents: UInt64 { (try? lost.sumPerCPU(UInt32(0))) ?? 0 }
+
+    public func onEvent(_ handler: @escaping (RejectedSegment) throws -> Void) throws {
         let reasons = reasons
-        return { record in
-            guard record.count >= MemoryLayout<inerrs_event>.size else { return nil }
-            let event = record.loadUnaligned(as: inerrs_event.self)
-            return Rejected(reason: reasons.name(of: event.reason), ipVersion: event.ip_version == 4 ? 4 : 6)
+        try object.readRingBuffer("inerrs_events") { record in
+            guard record.count >= MemoryLayout<inerrs_event>.size else { return }
+            try handler(RejectedSegment(record.loadUnaligned(as: inerrs_event.self), reasons: reasons))
         }
+    }
+
+    @discardableResult
+    public func consume() throws -> Int { try object.consumeRingBuffers() }
+
+    /// Runs the holders' iterator again (every `rescanPeriod`), on the thread that reads events.
+    public static func rescan(_ object: borrowing BPFObject) throws {
+        _ = try object.runIterator(InerrsProgram.holdersIterator)
     }
 }
