@@ -43,7 +43,7 @@ public struct KernelCommand: Subcommand {
     public func run(_ context: RunContext) throws {
         // As conn does: the per-syscall tracepoints are usable once tracefs is mounted.
         PrivateTracefs.mountIfNeeded(context)
-        let probe = try KernelProbe()
+        let probe = try KernelProbe(objects: EmbeddedObject.open)
         let groups = context.commands.flatMap { $0.variantGroups }
         var rows: [(group: VariantGroup, available: [String: [KernelRequirement]])] = []
         for group in groups {
