@@ -18,8 +18,9 @@ public struct KernelCommand: Subcommand {
         description: """
             For every job of every command, the variant netmon uses on this kernel (the first one
             the kernel supports, in order of preference) and, for each other variant, what the
-            kernel lacks for it. Nothing is attached; fentry/fexit support is tested by loading an
-            empty program, which needs root or CAP_BPF (without them those variants show as missing).
+            kernel lacks for it. Nothing is attached; fentry/fexit and iterator support, and what
+            only the verifier can tell, are tested by loading a tiny program, which needs root or
+            CAP_BPF (without them those variants show as missing).
             """,
         options: options,
         examples: [
@@ -45,7 +46,7 @@ public struct KernelCommand: Subcommand {
     public var usesTracefs: Bool { true }
 
     public func run(_ context: RunContext) throws {
-        let probe = try KernelProbe()
+        let probe = try KernelProbe(objects: EmbeddedObject.open)
         let groups = Jobs.parts
         var rows: [(group: VariantGroup, available: [String: [KernelRequirement]])] = []
         for group in groups {

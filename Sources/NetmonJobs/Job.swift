@@ -38,7 +38,7 @@ public protocol EventJob: Job {
 
 /// Every job of netmon, in the order `netmon kernel` lists their parts.
 public enum Jobs {
-    public static let all: [any Job.Type] = [NicJob.self, ConnJob.self, BytesJob.self, InerrsJob.self]
+    public static var all: [any Job.Type] { [NicJob.self, ConnJob.self, BytesJob.self, InerrsJob.self] }
 
     /// Every part of every job.
     public static var parts: [VariantGroup] { all.flatMap { $0.parts } }

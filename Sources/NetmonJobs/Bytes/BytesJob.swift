@@ -21,7 +21,7 @@ public final class BytesJob: Job {
         let spec = try EmbeddedObject.open(Self.name)
         let chosen: [BytesProgram.Variant]
         do {
-            let probe = try KernelProbe()
+            let probe = try KernelProbe(objects: EmbeddedObject.open)
             chosen = try BytesProgram.parts.map { part throws(BPFError) in try chooser.choose(part, in: spec, probe: probe) }
         }
         let socketStorage = chosen.contains { $0.keepsCountsWithSocket }

@@ -42,7 +42,7 @@ public final class InerrsJob: EventJob {
         let reasons: DropReasons
         let storage: InerrsConfig.Storage
         do {
-            let probe = try KernelProbe()
+            let probe = try KernelProbe(objects: EmbeddedObject.open)
             let drop = try chooser.choose(InerrsProgram.drop, in: spec, probe: probe)
             if drop.isLegacy {
                 reasons = .legacy
