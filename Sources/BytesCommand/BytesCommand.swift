@@ -86,6 +86,7 @@ public struct BytesCommand: Subcommand {
     public func run(_ context: RunContext) throws {
         let loop = try EventLoop()
         try Privilege.require()
+        WatchedProcess.warnIfAbsent(pid, diagnostics: context.diagnostics)
 
         var feed = try BytesFeed(context, config: config)
         var droppedReported: UInt64 = 0

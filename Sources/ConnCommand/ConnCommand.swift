@@ -86,6 +86,7 @@ public struct ConnCommand: Subcommand {
     public func run(_ context: RunContext) throws {
         let loop = try EventLoop()
         try Privilege.require()
+        WatchedProcess.warnIfAbsent(filter.pid, diagnostics: context.diagnostics)
         var object = try ConnProgram.load(filter: filter, context: context)
         try object.attachAll()
 

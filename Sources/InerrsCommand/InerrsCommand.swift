@@ -95,6 +95,7 @@ public struct InerrsCommand: Subcommand {
     public func run(_ context: RunContext) throws {
         let loop = try EventLoop()
         try Privilege.require()
+        WatchedProcess.warnIfAbsent(ownerPID, diagnostics: context.diagnostics)
         var feed = try InerrsFeed(context, all: all, ownerPID: ownerPID, family: family)
         let reasons = feed.reasons
 

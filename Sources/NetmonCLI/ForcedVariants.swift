@@ -24,6 +24,14 @@ extension VariantOverrides {
             throw RuntimeFailure("\(environmentVariable): no job '\(unknown)' (jobs: \(groups.joined(separator: ", ")))",
                                  status: .usage)
         }
+        // A variant a job does not have is a typing error too: the same check choose() makes at
+        // load time, made before anything runs so that it is a usage error like the others.
+        for group in commands.flatMap({ $0.variantGroups }) {
+            if let forced = overrides.forced(for: group.name), !group.variants.contains(where: { $0.name == forced }) {
+                throw RuntimeFailure("\(environmentVariable): \(group.name) has no variant '\(forced)' (it has: \(group.variants.map(\.name).joined(separator: ", ")))",
+                                     status: .usage)
+            }
+        }
         return overrides
     }
 }

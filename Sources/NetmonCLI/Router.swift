@@ -88,22 +88,22 @@ public struct Router {
         } catch let error as UsageError {
             return usage(error)
         } catch let error as RuntimeFailure {
-            diagnostics.line("netmon: \(error.message)")
+            diagnostics.line("netmon: \(OneLine.escaping(error.message))")
             return error.status
         } catch let error as BPFError {
-            diagnostics.line("netmon: \(error)")
+            diagnostics.line("netmon: \(OneLine.escaping(String(describing: error)))")
             if command.common.verbose, let log = error.log {
                 diagnostics.line(log)
             }
             return .failure
         } catch {
-            diagnostics.line("netmon: \(error)")
+            diagnostics.line("netmon: \(OneLine.escaping(String(describing: error)))")
             return .failure
         }
     }
 
     private func usage(_ error: UsageError) -> ExitStatus {
-        diagnostics.line("netmon: \(error.message)")
+        diagnostics.line("netmon: \(OneLine.escaping(error.message))")
         diagnostics.line(error.hint)
         return .usage
     }
