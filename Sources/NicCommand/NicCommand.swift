@@ -100,7 +100,7 @@ public struct NicCommand: Subcommand {
                 throw RuntimeFailure("interface '\(interface.name)' disappeared")
             }
             let current = (tx: try Self.read(tx), rx: try Self.read(rx))
-            let report = NicReport(interface: interface.name, seconds: seconds,
+            let report = NicReport(interface: interface.currentName ?? interface.name, seconds: seconds,
                                    tx: DirectionReport(from: previous.tx, to: current.tx, seconds: seconds),
                                    rx: DirectionReport(from: previous.rx, to: current.rx, seconds: seconds))
             previous = current

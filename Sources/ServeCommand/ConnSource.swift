@@ -8,17 +8,17 @@ final class ConnSource: MetricSource, @unchecked Sendable {
     let name = "conn"
     private let object: BPFObject
     private let lost: BPFMap
-    private let counts = CounterTable<ProcessKey>()
+    private let series: ProcessSeries
     private let consuming = Mutex()
 
-    init(_ context: RunContext, comms: CommLabels) throws {
+    init(_ context: RunContext, series: ProcessSeries) throws {
         var object = try ConnFeed.load(context)
         try object.attachAll()
-        let counts = counts
+        self.series = series
         try object.readRingBuffer(ConnFeed.events) { record in
             guard let connection = ConnFeed.decode(record) else { return }
-            counts.add(ProcessKey(direction: connection.accepted ? "accept" : "connect", family: connection.ipVersion,
-                                  comm: comms.label(connection.comm, family: connection.ipVersion)))
+            series.add(.connections, direction: connection.accepted ? "accept" : "connect", family: connection.ipVersion,
+                       comm: connection.comm)
         }
         lost = try object.map(named: "lost_events")
         self.object = object
@@ -34,6 +34,6 @@ final class ConnSource: MetricSource, @unchecked Sendable {
 
     func collect() throws -> [MetricFamily] {
         try poll()
-        return [counts.family("netmon_tcp_connections", help: "TCP connections established (connect) or accepted (accept) since netmon started, by process name")]
+        return [series.family(.connections, "netmon_tcp_connections", help: "TCP connections established (connect) or accepted (accept) since netmon started, by process name")]
     }
 }
