@@ -8,8 +8,8 @@ public struct BytesCommand: Subcommand {
     public static let summary = "TCP bytes per process and connection, every interval"
 
     static let options: [OptionSpec] = [
-        OptionSpec("p", "pid", value: "PID", help: "only this process (its process id, the tgid)"),
-        OptionSpec("i", "interval", value: "SEC", help: "seconds between reports; fractions allowed (default 1)"),
+        OptionSpec("p", "pid", value: "PID", help: "only this process (its process id, the tgid); warns if none runs now"),
+        OptionSpec("i", "interval", value: "SEC", help: "seconds between reports, 0.01 to 86400; fractions allowed (default 1)"),
     ] + AddressFamilyFilter.specs + [
         OptionSpec("C", "noclear", help: "do not clear the screen between reports"),
     ] + CommonOptions.specs(countMeaning: "intervals")

@@ -9,7 +9,7 @@ public struct ConnCommand: Subcommand {
     public static let summary = "every TCP connection as it is established, with its process"
 
     static let options: [OptionSpec] = [
-        OptionSpec("p", "pid", value: "PID", help: "only connections of process PID (every thread of it)"),
+        OptionSpec("p", "pid", value: "PID", help: "only connections of process PID (every thread of it); warns if none runs now"),
         OptionSpec("P", "port", value: "PORT[,PORT...]",
                    help: "only connections whose LOCAL port (SPORT) is one of these (up to \(ConnFilter.maxPorts))"),
         OptionSpec("r", "role", value: "connect|accept", help: "only connections opened here (connect) or accepted here (accept)"),

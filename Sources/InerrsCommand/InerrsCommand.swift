@@ -9,7 +9,7 @@ public struct InerrsCommand: Subcommand {
     public static let summary = "incoming TCP segments the kernel rejects, with its drop reason"
 
     static let options: [OptionSpec] = [
-        OptionSpec("p", "pid", value: "PID", help: "only segments for sockets process PID holds"),
+        OptionSpec("p", "pid", value: "PID", help: "only segments for sockets process PID holds; warns if none runs now"),
     ] + AddressFamilyFilter.specs + [
         OptionSpec(nil, "all", help: "also resource and socket-lifecycle drops (see below)"),
     ] + CommonOptions.specs(countMeaning: "segments")
