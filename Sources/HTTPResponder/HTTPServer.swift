@@ -39,6 +39,9 @@ public final class HTTPServer: @unchecked Sendable {
     private let wakeRead: Int32
     private let wakeWrite: Int32
     private var connections: [ClientConnection] = []
+    /// Out of descriptors with nothing to close: the listener is left alone until then (monotonic
+    /// ns) rather than polled readable in a busy loop.
+    private var acceptPausedUntil: UInt64 = 0
     private var thread: pthread_t?
 
     public init(listening requested: ListenAddress, limits: Limits = Limits(),
@@ -99,13 +102,14 @@ public final class HTTPServer: @unchecked Sendable {
     /// Serves on the calling thread until `stop()` is called from another.
     public func run() {
         while true {
+            let accepting = Clock.now >= acceptPausedUntil
             var fds = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+                       pollfd(fd: listener, events: accepting ? Int16(POLLIN) : 0, revents: 0)]
             for connection in connections {
                 let events = connection.phase == .reading ? POLLIN : POLLOUT
                 fds.append(pollfd(fd: connection.fd, events: Int16(events), revents: 0))
             }
-            let ready = poll(&fds, nfds_t(fds.count), pollTimeout())
+            let ready = poll(&fds, nfds_t(fds.count), accepting ? pollTimeout() : min(pollTimeout().clampedWait, 100))
             if ready < 0 && errno != EINTR { return }
             if fds[0].revents != 0 { return }
             let now = Clock.now
@@ -150,7 +154,10 @@ public final class HTTPServer: @unchecked Sendable {
             if fd < 0 {
                 if errno == EINTR { continue }
                 // Out of descriptors: free one (the oldest idle connection) and take the newcomer.
-                if (errno == EMFILE || errno == ENFILE), evict(from: nil) { continue }
+                if errno == EMFILE || errno == ENFILE {
+                    if evict(from: nil) { continue }
+                    acceptPausedUntil = now + 100_000_000
+                }
                 return  // EAGAIN, or a connection that failed before we took it
             }
             Self.makeNonBlocking(fd)
@@ -259,6 +266,11 @@ public final class HTTPServer: @unchecked Sendable {
             return connection.input.isEmpty ? !connection.inputEnded : handleInput(connection, searchedFrom: 0, now: now)
         }
     }
+}
+
+extension Int32 {
+    /// A poll timeout with "forever" (-1) as the largest value.
+    var clampedWait: Int32 { self < 0 ? .max : self }
 }
 
 /// CLOCK_MONOTONIC in nanoseconds.
