@@ -1,27 +1,38 @@
-import Glibc
-
 /// One accepted connection: the bytes of the request being read, or of the response being sent.
 /// A connection either reads or writes, never both, so what it holds is bounded by the head limit
 /// plus one response.
 final class ClientConnection {
     enum Phase { case reading, writing }
 
-    let fd: Int32
+    let stream: any ByteStream
+    /// The client's address (IPv4-mapped IPv6 as IPv4), for the per-address limit.
+    let peer: PeerAddress
     var phase = Phase.reading
     /// Bytes received and not yet handled (a partial head, or the next pipelined request).
     var input: [UInt8] = []
+    /// The client half-closed (shutdown(SHUT_WR), `nc -N`): the requests already in `input` are
+    /// answered, then the connection closes.
+    var inputEnded = false
     var output: [UInt8] = []
     var sent = 0
     var closeWhenSent = false
     /// Monotonic nanoseconds after which the connection is given up.
     var deadline: UInt64
+    /// When it last began waiting for a request (accepted, or a response sent): the oldest idle
+    /// connection is the first closed when the server is full.
+    var idleSince: UInt64
 
-    init(fd: Int32, deadline: UInt64) {
-        self.fd = fd
+    var fd: Int32 { stream.fd }
+
+    /// Waiting for a request that has not begun: closing it loses nothing.
+    var isIdle: Bool { phase == .reading && input.isEmpty }
+
+    init(stream: any ByteStream, peer: PeerAddress, deadline: UInt64, now: UInt64) {
+        self.stream = stream
+        self.peer = peer
         self.deadline = deadline
+        idleSince = now
     }
-
-    deinit { close(fd) }
 
     /// The length of the first complete head in `input` (through CRLF CRLF), if there is one.
     /// A head ended by bare LFs counts as complete too, so that the parser can refuse it at once
@@ -39,23 +50,25 @@ final class ClientConnection {
         return nil
     }
 
-    enum ReadResult { case data, wouldBlock, closed }
+    enum ReadResult { case data, wouldBlock, failed }
 
-    /// Reads what the socket has, without taking the input beyond `limit` bytes.
+    /// Reads what the socket has, without taking the input beyond `limit` bytes. The end of the
+    /// client's input is not a failure: it sets `inputEnded`, and what came before it still counts.
     func receive(limit: Int) -> ReadResult {
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         var got = false
-        while input.count <= limit {
-            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if count > 0 {
+        while input.count <= limit, !inputEnded {
+            switch buffer.withUnsafeMutableBytes({ stream.read(into: $0) }) {
+            case .moved(let count):
                 input.append(contentsOf: buffer[0..<count])
                 got = true
-                continue
+            case .end:
+                inputEnded = true
+            case .wouldBlock:
+                return got ? .data : .wouldBlock
+            case .failed:
+                return .failed
             }
-            if count == 0 { return .closed }
-            if errno == EINTR { continue }
-            if errno == EAGAIN || errno == EWOULDBLOCK { return got ? .data : .wouldBlock }
-            return .closed
         }
         return .data
     }
@@ -65,16 +78,14 @@ final class ClientConnection {
     /// Sends as much of the output as the socket takes now.
     func send() -> WriteResult {
         while sent < output.count {
-            let count = output.withUnsafeBytes { bytes in
-                Glibc.send(fd, bytes.baseAddress! + sent, bytes.count - sent, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            let result = output.withUnsafeBytes { bytes in
+                stream.write(UnsafeRawBufferPointer(rebasing: bytes[sent...]))
             }
-            if count > 0 {
-                sent += count
-                continue
+            switch result {
+            case .moved(let count): sent += count
+            case .wouldBlock: return .wouldBlock
+            case .end, .failed: return .failed
             }
-            if count < 0 && errno == EINTR { continue }
-            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return .wouldBlock }
-            return .failed
         }
         output = []
         sent = 0
