@@ -125,15 +125,21 @@ struct endpoints {
     __u8 version;
 };
 
-// The endpoints of `sk` (a BTF pointer: plain loads, no helper call per field), or false when the
-// family, port or version filters drop it.
-static __always_inline bool endpoints_of(const struct sock *sk, struct endpoints *out)
+// The local port is read from inet_sport (struct inet_sock, past struct sock), not skc_num: a
+// reset zeroes skc_num (tcp_done -> tcp_set_state(TCP_CLOSE) -> inet_put_port) while the socket
+// waits in the accept queue, and accept() still returns it (health checkers and scanners reset
+// before the server accepts). The reset leaves inet_sport, the addresses and skc_dport alone.
+
+// The endpoints of `sk` (a BTF pointer: plain loads, no helper call per field), whose struct
+// inet_sock is `inet` (the same socket, typed so that the verifier allows the read past struct
+// sock), or false when the family, port or version filters drop it.
+static __always_inline bool endpoints_of(const struct sock *sk, const struct inet_sock *inet, struct endpoints *out)
 {
     const struct sock_common *common = &sk->__sk_common;
     __u16 family = common->skc_family;
     if (family != AF_INET && family != AF_INET6)
         return false;
-    out->sport = common->skc_num;
+    out->sport = bpf_ntohs(inet->inet_sport);
     if (!local_port_wanted(out->sport))
         return false;
     out->version = ip_version_of(sk, family);
@@ -164,7 +170,7 @@ static __always_inline bool endpoints_of_core(const struct sock *sk, struct endp
     __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
     if (family != AF_INET && family != AF_INET6)
         return false;
-    out->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+    out->sport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
     if (!local_port_wanted(out->sport))
         return false;
     __u32 remote[4] = {};
@@ -246,8 +252,12 @@ static __always_inline void left(const struct sock *sk, int oldstate, int newsta
     if (!owner)
         return;
     struct endpoints ends;
-    if ((newstate == TCP_ESTABLISHED || oldstate == TCP_ESTABLISHED) && endpoints_of(sk, &ends))
-        emit(&ends, owner, CONN_DIRECTION_CONNECT);
+    if (newstate == TCP_ESTABLISHED || oldstate == TCP_ESTABLISHED) {
+        // Leaving ESTABLISHED for CLOSE, the port is already released (skc_num = 0).
+        const struct tcp_sock *tcp = bpf_skc_to_tcp_sock((void *)sk);
+        if (tcp && endpoints_of(sk, &tcp->inet_conn.icsk_inet, &ends))
+            emit(&ends, owner, CONN_DIRECTION_CONNECT);
+    }
     bpf_map_delete_elem(&conn_owners, &key);
 }
 
@@ -283,7 +293,10 @@ static __always_inline void accepted(long fd, bool core)
     } else {
         const struct task_struct *task = bpf_get_current_task_btf();
         const struct sock *sk = netmon_fd_tcp_socket(task, fd);
-        if (!sk || !endpoints_of(sk, &ends))
+        if (!sk)
+            return;
+        const struct inet_sock *inet = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct inet_sock));
+        if (!endpoints_of(sk, inet, &ends))
             return;
         current_owner_btf(task, &owner);
     }
