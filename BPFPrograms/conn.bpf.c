@@ -46,6 +46,22 @@ struct {
 
 NETMON_LOST_EVENTS_MAP();
 
+// netmon serve's counts (netmon/conn.h). Not preallocated: memory follows the names seen.
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __uint(max_entries, CONN_COUNT_MAX_KEYS);
+    __type(key, struct conn_count_key);
+    __type(value, __u64);
+} conn_counts SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, CONN_COUNT_OVERFLOW_SLOTS);
+    __type(key, __u32);
+    __type(value, __u64);
+} conn_counts_overflow SEC(".maps");
+
 // Who called connect() on a socket still in SYN_SENT. Entries are deleted when the socket leaves
 // SYN_SENT; LRU bounds the map even if a leave is ever missed (e.g. sockets that were already in
 // SYN_SENT when tracing began).
@@ -195,9 +211,47 @@ static __always_inline bool endpoints_of_core(const struct sock *sk, struct endp
     return true;
 }
 
-// Sends one event; the filters have passed.
+#define EEXIST 17
+
+// Adds 1 to a per-CPU counter. Atomic although per-CPU: the connect program (often in softirq)
+// can interrupt an accept program on the same CPU in the middle of its add.
+static __always_inline void count_one(__u64 *counter)
+{
+    __sync_fetch_and_add(counter, 1);
+}
+
+// Counts one connection for netmon serve (conn_config.count_only): in conn_counts under its
+// direction, version and process name, else, when the map is full, in its overflow slot.
+static __always_inline void count(const struct endpoints *ends, const struct conn_owner *owner, __u8 direction)
+{
+    struct conn_count_key key = { .direction = direction, .ip_version = ends->version };
+    __builtin_memcpy(key.comm, owner->comm, sizeof(key.comm));
+    __u64 *counter = bpf_map_lookup_elem(&conn_counts, &key);
+    if (!counter) {
+        // A new key starts at 1 on this CPU (0 on the others); -EEXIST: another CPU made it first.
+        __u64 one = 1;
+        long err = bpf_map_update_elem(&conn_counts, &key, &one, BPF_NOEXIST);
+        if (err == 0)
+            return;
+        if (err == -EEXIST)
+            counter = bpf_map_lookup_elem(&conn_counts, &key);
+    }
+    if (!counter) {
+        __u32 slot = conn_count_overflow_slot(direction, ends->version);
+        counter = bpf_map_lookup_elem(&conn_counts_overflow, &slot);
+        if (!counter)
+            return;
+    }
+    count_one(counter);
+}
+
+// Sends one event (or, for netmon serve, counts it); the filters have passed.
 static __always_inline void emit(const struct endpoints *ends, const struct conn_owner *owner, __u8 direction)
 {
+    if (conn_config.count_only) {
+        count(ends, owner, direction);
+        return;
+    }
     struct conn_event *event = bpf_ringbuf_reserve(&conn_events, sizeof(*event), 0);
     if (!event) {
         netmon_count_lost();

@@ -26,7 +26,9 @@ enum ConnProgram {
     /// Every program of conn.bpf.c.
     static var programNames: [String] { groups.flatMap(\.programs) }
 
-    static func load(filter: ConnFilter, context: RunContext) throws -> BPFObject {
+    /// `countOnly`: the programs count connections in the kernel's maps (netmon serve) instead of
+    /// sending events.
+    static func load(filter: ConnFilter, context: RunContext, countOnly: Bool = false) throws -> BPFObject {
         let spec = try EmbeddedObject.open("conn")
         if filter.tracesAccepts { PrivateTracefs.mountIfNeeded(context) }
         do {
@@ -39,7 +41,9 @@ enum ConnProgram {
                 }
             }
         }
-        try spec.setConstant("conn_config", to: filter.config)
+        var config = filter.config
+        config.count_only = countOnly ? 1 : 0
+        try spec.setConstant("conn_config", to: config)
         return try spec.load()
     }
 }

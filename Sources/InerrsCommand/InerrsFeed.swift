@@ -4,8 +4,11 @@ import NetmonCLI
 
 /// inerrs.bpf.c loaded and attached, with the running kernel's drop reasons: what `netmon inerrs`
 /// prints from, and what `netmon serve` counts (its default reasons, every process, both families).
+/// For serve the drop programs count every segment in the kernel (`inerrs_counts`, netmon/inerrs.h)
+/// and send no event: the counts are exact whatever the rate, and the programs that learn each
+/// socket's holder are not loaded at all.
 public struct InerrsFeed: ~Copyable {
-    public struct Rejected: Equatable, Sendable {
+    public struct Rejected: Hashable, Sendable {
         /// The kernel's name for the reason (SKB_DROP_REASON_ stripped), as `netmon inerrs` prints it.
         public let reason: String
         public let ipVersion: Int
@@ -18,12 +21,12 @@ public struct InerrsFeed: ~Copyable {
     let reasons: DropReasons
     let all: Bool
 
-    /// For `netmon serve`: the default reasons of every process, both families.
+    /// For `netmon serve`: the default reasons of every process, both families, counted in the kernel.
     public init(_ context: RunContext) throws {
-        try self.init(context, all: false, ownerPID: nil, family: .both)
+        try self.init(context, all: false, ownerPID: nil, family: .both, countOnly: true)
     }
 
-    init(_ context: RunContext, all: Bool, ownerPID: UInt32?, family: AddressFamilyFilter) throws {
+    init(_ context: RunContext, all: Bool, ownerPID: UInt32?, family: AddressFamilyFilter, countOnly: Bool = false) throws {
         let spec = try EmbeddedObject.open("inerrs")
         PrivateTracefs.mountIfNeeded(context)
         let reasons: DropReasons
@@ -37,18 +40,27 @@ public struct InerrsFeed: ~Copyable {
             } else {
                 reasons = DropReasons(enumerators: probe.btf.enumerators(of: "skb_drop_reason"))
             }
-            let owners = try context.choose(InerrsProgram.owners, in: spec, probe: probe)
-            try context.choose(InerrsProgram.accept, in: spec, probe: probe)
-            storage = InerrsConfig.Storage(owners: owners.name, drop: variant.name)
+            if countOnly {
+                // Counting needs no holder: no state-change, accept or scan program.
+                for program in InerrsProgram.owners.programs + InerrsProgram.accept.programs {
+                    try spec.setAutoload(false, program: program)
+                }
+                storage = InerrsConfig.Storage(owners: "", drop: variant.name)
+            } else {
+                let owners = try context.choose(InerrsProgram.owners, in: spec, probe: probe)
+                try context.choose(InerrsProgram.accept, in: spec, probe: probe)
+                storage = InerrsConfig.Storage(owners: owners.name, drop: variant.name)
+            }
         }
-        try spec.setConstant("inerrs_config", to: InerrsConfig.make(reasons: reasons.selected(all: all),
-                                                                    ownerPID: ownerPID, family: family,
-                                                                    storage: storage))
+        var config = InerrsConfig.make(reasons: reasons.selected(all: all), ownerPID: ownerPID, family: family,
+                                       storage: storage)
+        config.count_only = countOnly ? 1 : 0
+        try spec.setConstant("inerrs_config", to: config)
         var object = try spec.load()
         try object.attachAll()
         // After the state-change and accept programs are attached, so that no socket made or
         // accepted meanwhile is missed.
-        _ = try object.runIterator(InerrsProgram.holdersIterator)
+        if !countOnly { _ = try object.runIterator(InerrsProgram.holdersIterator) }
         self.object = object
         self.reasons = reasons
         self.all = all
@@ -56,6 +68,20 @@ public struct InerrsFeed: ~Copyable {
 
     /// The reasons reported, by name: every series a scrape shows from the start.
     public var reportedReasons: [String] { reasons.selected(all: all).map { reasons.name(of: $0) } }
+
+    /// The kernel's running totals since the feed was made (serve's count-only feed), by reason
+    /// and family: every reported reason in both families, 0 included. They only grow.
+    public func counts() throws -> [Rejected: UInt64] {
+        let map = try object.map(named: "inerrs_counts")
+        var totals: [Rejected: UInt64] = [:]
+        for reason in reasons.selected(all: all) {
+            for version in [4, 6] {
+                let total = try map.sumPerCPU(inerrs_count_slot(reason, UInt8(version)))
+                totals[Rejected(reason: reasons.name(of: reason), ipVersion: version), default: 0] &+= total
+            }
+        }
+        return totals
+    }
 
     public func decoder() -> @Sendable (UnsafeRawBufferPointer) -> Rejected? {
         let reasons = reasons

@@ -4,7 +4,8 @@ import NetmonCLI
 
 /// `netmon_tcp_rejected_segments_total{reason,family}`: incoming TCP segments the kernel rejected,
 /// counted as `netmon inerrs` prints them (its default reason set), with the running kernel's
-/// reason names. Every reported reason is exposed from the start, at 0.
+/// reason names. The kernel counts every segment in its map (InerrsFeed), read at each scrape, so
+/// the counters are exact under any flood. Every reported reason is exposed from the start, at 0.
 final class InerrsSource: MetricSource, @unchecked Sendable {
     struct Key: Hashable, Comparable, Sendable {
         let reason: String
@@ -13,38 +14,20 @@ final class InerrsSource: MetricSource, @unchecked Sendable {
     }
 
     let name = "inerrs"
-    private var feed: InerrsFeed
-    private let lost: BPFMap
-    private let counts = CounterTable<Key>()
-    private let consuming = Mutex()
+    private let feed: InerrsFeed
 
     init(_ context: RunContext) throws {
         feed = try InerrsFeed(context)
-        for reason in feed.reportedReasons {
-            for family in [4, 6] { counts.touch(Key(reason: reason, family: family)) }
-        }
-        let counts = counts
-        let decode = feed.decoder()
-        try feed.object.readRingBuffer(InerrsFeed.events) { record in
-            guard let rejected = decode(record) else { return }
-            counts.add(Key(reason: rejected.reason, family: rejected.ipVersion))
-        }
-        lost = try feed.object.map(named: "lost_events")
     }
 
-    /// Reads the ring buffer: from the main thread's tick, and before every scrape so that a
-    /// scrape counts every event up to its moment. libbpf's reader is not for two threads at once.
-    func poll() throws {
-        try consuming.withLock { _ = try feed.object.consumeRingBuffers() }
-    }
-
-    func lostEvents() -> UInt64 { (try? lost.sumPerCPU(UInt32(0))) ?? 0 }
+    /// Nothing is lost: the kernel counts every segment itself (no events, no ring buffer).
+    func lostEvents() -> UInt64 { 0 }
 
     func collect() throws -> [MetricFamily] {
-        try poll()
         var family = MetricFamily("netmon_tcp_rejected_segments", .counter,
                                   help: "Incoming TCP segments the kernel rejected since netmon started, by the kernel's drop reason")
-        for (key, value) in counts.sorted {
+        let counts = try feed.counts().map { (Key(reason: $0.key.reason, family: $0.key.ipVersion), $0.value) }
+        for (key, value) in counts.sorted(by: { $0.0 < $1.0 }) {
             family.samples.append(Sample([Label("reason", key.reason), Label("family", String(key.family))], value))
         }
         return [family]
