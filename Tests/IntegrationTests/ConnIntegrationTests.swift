@@ -292,33 +292,8 @@ struct ConnIntegrationTests {
         defer { all.stop() }
         let byPort = try NetmonProcess.start(["conn", "--json", "-r", "accept", "-P", String(port)])
         defer { byPort.stop() }
-        let output = try sh("""
-            /usr/bin/python3 -c '
-            import ctypes, socket, struct, time
-            ctypes.CDLL(None).prctl(15, b"nmrst\(port)", 0, 0, 0)
-            server = socket.socket()
-            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            server.bind(("127.0.0.1", \(port)))
-            server.listen(4096)
-            server.settimeout(5)
-            linger = struct.pack("ii", 1, 0)
-            for _ in range(\(rounds)):
-                for _ in range(\(perRound)):
-                    c = socket.create_connection(("127.0.0.1", \(port)))
-                    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
-                    c.close()
-                for _ in range(\(perRound)):
-                    a, peer = server.accept()
-                    print("accepted %s %d %d" % (peer[0], peer[1], a.getsockname()[1]))
-                    a.close()
-            '
-            """)
-        // Ground truth: what the server got from accept().
-        let accepted = output.split(separator: "\n").compactMap { line -> (address: String, port: Int, local: Int)? in
-            let parts = line.split(separator: " ")
-            guard parts.count == 4, parts[0] == "accepted", let peer = Int(parts[2]), let local = Int(parts[3]) else { return nil }
-            return (String(parts[1]), peer, local)
-        }
+        let accepted = try Self.resetBeforeAccept(family: "4", address: "127.0.0.1", port: port, rounds: rounds,
+                                                  perRound: perRound, name: "nmrst\(port)")
         #expect(accepted.count == total)
         #expect(accepted.allSatisfy { $0.address == "127.0.0.1" && $0.local == port })
         let peerPorts = accepted.map(\.port).sorted()
@@ -334,6 +309,41 @@ struct ConnIntegrationTests {
             #expect(wrong.isEmpty, "conn \(run): \(wrong.count) lines with other endpoints, e.g. \(wrong.prefix(3))")
             let peers = lines.map(\.dport).sorted()
             #expect(peers == peerPorts, "conn \(run): \(Set(peerPorts).subtracting(peers).count) of the peers accept() returned are missing")
+        }
+    }
+
+    /// Runs a python process named `name` that listens on `address`:`port`, and `rounds` times makes
+    /// `perRound` connections to it that it resets (SO_LINGER 0) at once, then accepts them all.
+    /// Returns what accept() gave it: the peer's address and port, and the accepted socket's own port.
+    static func resetBeforeAccept(family: String, address: String, port: Int, rounds: Int, perRound: Int,
+                                  name: String) throws -> [(address: String, port: Int, local: Int)] {
+        let output = try sh("""
+            /usr/bin/python3 -c '
+            import ctypes, socket, struct
+            ctypes.CDLL(None).prctl(15, b"\(name)", 0, 0, 0)
+            family = socket.AF_INET6 if "\(family)" == "6" else socket.AF_INET
+            server = socket.socket(family)
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            server.bind(("\(address)", \(port)))
+            server.listen(4096)
+            server.settimeout(5)
+            linger = struct.pack("ii", 1, 0)
+            for _ in range(\(rounds)):
+                for _ in range(\(perRound)):
+                    c = socket.socket(family)
+                    c.connect(("\(address)", \(port)))
+                    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                    c.close()
+                for _ in range(\(perRound)):
+                    a, peer = server.accept()
+                    print("accepted %s %d %d" % (peer[0], peer[1], a.getsockname()[1]))
+                    a.close()
+            '
+            """)
+        return output.split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: " ")
+            guard parts.count == 4, parts[0] == "accepted", let peer = Int(parts[2]), let local = Int(parts[3]) else { return nil }
+            return (String(parts[1]), peer, local)
         }
     }
 
