@@ -47,7 +47,7 @@ final class MetricsPage: @unchecked Sendable {
         lock.withLock {
             var families: [MetricFamily] = []
             var lost = MetricFamily("netmon_lost_events", .counter,
-                                    help: "Events (or packets, for nic) the kernel could not hand to netmon or count, by source")
+                                    help: "Packets (nic) and transfers (bytes) the kernel could not count, a map being full, by source; conn and inerrs count in the kernel and lose none")
             for source in sources {
                 do {
                     families += try source.collect()

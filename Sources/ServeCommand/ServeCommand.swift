@@ -1,4 +1,5 @@
 import BPFKit
+import CNetmonBPF
 import HTTPResponder
 import NetmonCLI
 
@@ -47,12 +48,20 @@ public struct ServeCommand: Subcommand {
                   as 'netmon inerrs' prints them (its default reasons, named as this kernel
                   names them; every one exposed from the start)
               netmon_comm_folded_total{family}    process names beyond the cap (below)
-              netmon_lost_events_total{source}    events the kernel could not hand over
+              netmon_lost_events_total{source}    what the kernel could not count: packets (nic)
+                                                  and transfers (bytes) that found a map full;
+                                                  0 for conn and inerrs, which count every
+                                                  connection and segment in the kernel
               netmon_build_info{version}, process_cpu_seconds_total, process_resident_memory_bytes, ...
+
+            The kernel counts in maps that a scrape reads; no event is handed over, so the
+            counters are exact however fast connections or rejected segments come.
 
             comm is a process name, never a pid or a connection, so the number of series stays
             bounded: the first \(CommLabels.defaultLimit) distinct names per family get series of their
             own, later ones are counted under comm="other" (and in netmon_comm_folded_total).
+            The kernel counts connections under at most \(Int(CONN_COUNT_MAX_KEYS)) (direction, family, name)
+            keys; connections whose key would come later are counted under comm="other" too.
             conn, bytes and inerrs count sockets of every network namespace; nic counts netmon's.
             An interface named with -n that does not exist yet is counted once it appears; a
             removed interface's series keep their last values and name. A job the kernel cannot
