@@ -44,8 +44,9 @@ struct {
     __type(value, __u64);
 } inerrs_counts SEC(".maps");
 
-// Counts one rejected segment for netmon serve. Atomic although per-CPU: a drop in softirq can
-// interrupt one in process context on the same CPU in the middle of its add.
+// Counts one rejected segment for netmon serve. Atomic although per-CPU: the legacy drop programs
+// (inerrs_legacy.bpf.h) hook several places, and one in softirq can interrupt another in process
+// context on the same CPU in the middle of its add.
 static __always_inline void count_rejected(__u32 reason, __u8 ip_version)
 {
     __u32 slot = inerrs_count_slot(reason, ip_version);

@@ -16,6 +16,9 @@ public enum ConnFeed {
         public let comm: String?
     }
 
+    /// The ring buffer conn.bpf.c sends events on (unused when counting).
+    static let events = "conn_events"
+
     /// Opens and loads conn.bpf.c for every connection of both directions, counting (not yet attached).
     public static func load(_ context: RunContext) throws -> BPFObject {
         try ConnProgram.load(filter: ConnFilter(), context: context, countOnly: true)

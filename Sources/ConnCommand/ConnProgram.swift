@@ -1,4 +1,5 @@
 import BPFKit
+import Glibc
 import CNetmonBPF
 import NetmonCLI
 
@@ -44,6 +45,8 @@ enum ConnProgram {
         var config = filter.config
         config.count_only = countOnly ? 1 : 0
         try spec.setConstant("conn_config", to: config)
+        // Counting sends no event: the ring buffer shrinks to its smallest size (one page).
+        if countOnly { try spec.setMaxEntries(UInt32(sysconf(Int32(_SC_PAGESIZE))), map: ConnFeed.events) }
         return try spec.load()
     }
 }

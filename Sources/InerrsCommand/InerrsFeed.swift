@@ -1,4 +1,5 @@
 import BPFKit
+import Glibc
 import CNetmonBPF
 import NetmonCLI
 
@@ -56,6 +57,8 @@ public struct InerrsFeed: ~Copyable {
                                        storage: storage)
         config.count_only = countOnly ? 1 : 0
         try spec.setConstant("inerrs_config", to: config)
+        // Counting sends no event: the ring buffer shrinks to its smallest size (one page).
+        if countOnly { try spec.setMaxEntries(UInt32(sysconf(Int32(_SC_PAGESIZE))), map: Self.events) }
         var object = try spec.load()
         try object.attachAll()
         // After the state-change and accept programs are attached, so that no socket made or
