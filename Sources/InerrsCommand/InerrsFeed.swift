@@ -21,6 +21,8 @@ public struct InerrsFeed: ~Copyable {
     public var object: BPFObject
     let reasons: DropReasons
     let all: Bool
+    /// The programs of the chosen drop variant.
+    let dropPrograms: [String]
 
     /// For `netmon serve`: the default reasons of every process, both families, counted in the kernel.
     public init(_ context: RunContext) throws {
@@ -32,9 +34,11 @@ public struct InerrsFeed: ~Copyable {
         PrivateTracefs.mountIfNeeded(context)
         let reasons: DropReasons
         let storage: InerrsConfig.Storage
+        let dropPrograms: [String]
         do {
             let probe = try KernelProbe()
             let variant = try context.choose(InerrsProgram.drop, in: spec, probe: probe)
+            dropPrograms = variant.programs
             if InerrsProgram.legacyVariants.contains(variant.name) {
                 reasons = .legacy
                 try LegacyPrograms.prepare(spec, variant: variant, probe: probe)
@@ -67,6 +71,7 @@ public struct InerrsFeed: ~Copyable {
         self.object = object
         self.reasons = reasons
         self.all = all
+        self.dropPrograms = dropPrograms
     }
 
     /// The reasons reported, by name: every series a scrape shows from the start.
@@ -84,6 +89,13 @@ public struct InerrsFeed: ~Copyable {
             }
         }
         return totals
+    }
+
+    /// Runs of the drop programs the kernel skipped since load because one was already running on
+    /// that CPU (an interrupt dropped a segment while a drop program ran in process context): each
+    /// may be a rejected segment not counted. Linux 5.12+ counts them; 0 before.
+    public func missedDrops() throws -> UInt64 {
+        try dropPrograms.reduce(0) { sum, program in sum &+ (try object.recursionMisses(program: program)) }
     }
 
     public func decoder() -> @Sendable (UnsafeRawBufferPointer) -> Rejected? {

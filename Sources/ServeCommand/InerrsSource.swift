@@ -20,8 +20,9 @@ final class InerrsSource: MetricSource, @unchecked Sendable {
         feed = try InerrsFeed(context)
     }
 
-    /// Nothing is lost: the kernel counts every segment itself (no events, no ring buffer).
-    func lostEvents() -> UInt64 { 0 }
+    /// The kernel counts every segment itself (no events, no ring buffer); what may escape is a
+    /// drop while a drop program already runs on that CPU, which the kernel skips and counts.
+    func lostEvents() -> UInt64 { (try? feed.missedDrops()) ?? 0 }
 
     func collect() throws -> [MetricFamily] {
         var family = MetricFamily("netmon_tcp_rejected_segments", .counter,

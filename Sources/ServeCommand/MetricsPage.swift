@@ -47,7 +47,7 @@ final class MetricsPage: @unchecked Sendable {
         lock.withLock {
             var families: [MetricFamily] = []
             var lost = MetricFamily("netmon_lost_events", .counter,
-                                    help: "Packets (nic) and transfers (bytes) the kernel could not count, a map being full, by source; conn and inerrs count in the kernel and lose none")
+                                    help: "What the kernel could not count, by source: packets (nic) and transfers (bytes) that found a map full, drops while a drop program was already running on that CPU (inerrs); 0 for conn")
             for source in sources {
                 do {
                     families += try source.collect()

@@ -50,8 +50,9 @@ public struct ServeCommand: Subcommand {
               netmon_comm_folded_total{family}    process names beyond the cap (below)
               netmon_lost_events_total{source}    what the kernel could not count: packets (nic)
                                                   and transfers (bytes) that found a map full;
-                                                  0 for conn and inerrs, which count every
-                                                  connection and segment in the kernel
+                                                  drops while a drop program already ran on
+                                                  that CPU, which the kernel skips (inerrs);
+                                                  0 for conn
               netmon_build_info{version}, process_cpu_seconds_total, process_resident_memory_bytes, ...
 
             The kernel counts in maps that a scrape reads; no event is handed over, so the
