@@ -148,7 +148,7 @@ struct ServeSocketsIntegrationTests {
     @Test("a flood of 100,000 bad-checksum segments: the counter moves exactly as the namespace's TcpInCsumErrors")
     func rejectedSegmentsFlood() throws {
         // One segment with a wrong TCP checksum, built by scapy, sent in a loop through a raw
-        // AF_PACKET socket on vb (~250,000 a second here): far more than any ring buffer holds
+        // AF_PACKET socket on vb in well under a second: far more than a ring buffer holds
         // between two reads. The kernel drops each before its socket lookup (TCP_CSUM) and counts
         // it in the namespace's TcpInCsumErrors; no socket is needed.
         let pair = try VethPair()
