@@ -36,7 +36,7 @@ public struct InerrsFeed: ~Copyable {
         let storage: InerrsConfig.Storage
         let dropPrograms: [String]
         do {
-            let probe = try KernelProbe()
+            let probe = try KernelProbe(objects: EmbeddedObject.open)
             let variant = try context.choose(InerrsProgram.drop, in: spec, probe: probe)
             dropPrograms = variant.programs
             if InerrsProgram.legacyVariants.contains(variant.name) {
