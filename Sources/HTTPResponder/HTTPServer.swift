@@ -29,6 +29,8 @@ public final class HTTPServer: @unchecked Sendable {
     public let address: ListenAddress
     private let limits: Limits
     private let handler: Handler
+    /// Set for HTTPS: every accepted connection starts with a TLS handshake.
+    private let tls: TLSServerContext?
     private let listener: Int32
     /// stop() writes to wakeWrite; the loop polls wakeRead.
     private let wakeRead: Int32
@@ -36,10 +38,11 @@ public final class HTTPServer: @unchecked Sendable {
     private var connections: [ClientConnection] = []
     private var thread: pthread_t?
 
-    public init(listening requested: ListenAddress, limits: Limits = Limits(),
+    public init(listening requested: ListenAddress, limits: Limits = Limits(), tls: TLSServerContext? = nil,
                 handler: @escaping Handler) throws(HTTPServerError) {
         self.limits = limits
         self.handler = handler
+        self.tls = tls
         let bound = try ListeningSocket.open(requested)
         listener = bound.fd
         address = bound.address
@@ -97,8 +100,7 @@ public final class HTTPServer: @unchecked Sendable {
             var fds = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
             for connection in connections {
-                let events = connection.phase == .reading ? POLLIN : POLLOUT
-                fds.append(pollfd(fd: connection.fd, events: Int16(events), revents: 0))
+                fds.append(pollfd(fd: connection.fd, events: connection.pollEvents, revents: 0))
             }
             let ready = poll(&fds, nfds_t(fds.count), pollTimeout())
             if ready < 0 && errno != EINTR { return }
@@ -143,7 +145,17 @@ public final class HTTPServer: @unchecked Sendable {
                 return  // EAGAIN, or a connection that failed before we took it
             }
             Self.makeNonBlocking(fd)
-            let connection = ClientConnection(fd: fd, deadline: now + Clock.nanoseconds(limits.requestTimeout))
+            var session: TLSSession?
+            if let tls {
+                session = TLSSession(tls, fd: fd)
+                if session == nil {
+                    close(fd)
+                    continue
+                }
+            }
+            let connection = ClientConnection(fd: fd, deadline: now + Clock.nanoseconds(limits.requestTimeout), tls: session)
+            // A TLS client past the limit is closed before the handshake (it could not read a 503).
+            if connections.count >= limits.maxConnections, session != nil { continue }
             if connections.count >= limits.maxConnections {
                 connection.output = HTTPResponse.error(.serviceUnavailable, "too many connections")
                     .serialized(headOnly: false, close: true)
@@ -157,6 +169,16 @@ public final class HTTPServer: @unchecked Sendable {
     /// Handles a ready connection; false when it is finished and must be closed.
     private func serve(_ connection: ClientConnection, now: UInt64) -> Bool {
         switch connection.phase {
+        case .handshaking:
+            switch connection.handshake() {
+            case .done:
+                connection.phase = .reading
+                return serve(connection, now: now)  // the request may have come with the handshake
+            case .wouldBlock:
+                return true
+            case .refused:
+                return false
+            }
         case .reading:
             let searched = connection.input.count
             if connection.receive(limit: limits.headBytes) == .closed { return false }
@@ -217,7 +239,7 @@ public final class HTTPServer: @unchecked Sendable {
             if connection.closeWhenSent {
                 // Stop sending, and give the client a moment to read the answer before the close
                 // (closing with unread input would reset the connection and lose the response).
-                shutdown(connection.fd, Int32(SHUT_WR))
+                connection.endSending()
                 return false
             }
             connection.phase = .reading

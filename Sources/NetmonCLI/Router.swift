@@ -1,9 +1,12 @@
 import BPFKit
+import CNetmonBPF
 
 /// Reads `netmon [COMMAND] ARGS…`, runs the command, and turns every outcome into an exit status
 /// with at most one line (plus a hint, or the verifier log with --verbose) on stderr.
 public struct Router {
     public static let version = "0.1.0"
+    /// The git commit this binary was built from (Scripts/embed-bpf stamps it at build time).
+    public static let commit = String(cString: netmon_build_commit())
 
     private let commands: [any Subcommand.Type]
     private let diagnostics = Diagnostics()
@@ -53,7 +56,7 @@ public struct Router {
         case "-h", "--help", "help":
             return print(help)
         case "-V", "--version":
-            return print("netmon \(Self.version)\n")
+            return print("netmon \(Self.version) (commit \(Self.commit))\n")
         default:
             break
         }

@@ -1,6 +1,7 @@
 import BPFKit
 import HTTPResponder
 import NetmonCLI
+import WebConfig
 
 /// `netmon serve`: the jobs' counters as Prometheus/OpenMetrics metrics over HTTP.
 public struct ServeCommand: Subcommand {
@@ -14,12 +15,14 @@ public struct ServeCommand: Subcommand {
         OptionSpec(nil, "listen", value: "ADDR:PORT",
                    help: "where to listen: IPv4:PORT, [IPv6]:PORT or :PORT (default :\(defaultPort), every address)"),
         OptionSpec("n", "name", value: "IFACE[,IFACE...]", help: "only these interfaces' nic counters (default: every one)"),
+        OptionSpec(nil, "web.config.file", value: "FILE",
+                   help: "TLS, basic auth and headers from an exporter-toolkit web config (as node_exporter's)"),
         OptionSpec(nil, "verbose", help: "say which program variant each job uses; show libbpf's messages"),
         OptionSpec("h", "help", help: "show this help"),
     ]
 
     public static let help = CommandHelp(
-        usage: "netmon serve [--listen ADDR:PORT] [-n IFACE[,IFACE...]] [--verbose]",
+        usage: "netmon serve [--listen ADDR:PORT] [-n IFACE[,IFACE...]] [--web.config.file FILE] [--verbose]",
         description: """
             Runs until SIGINT or SIGTERM, serving GET /metrics (and a page at / linking to it) in
             the Prometheus text format or, when the client asks for it, OpenMetrics. The counters
@@ -32,6 +35,7 @@ public struct ServeCommand: Subcommand {
             ("netmon serve --listen 127.0.0.1:9999", "only on loopback, port 9999"),
             ("netmon serve --listen [::1]:0", "IPv6 loopback, a free port (printed at start)"),
             ("netmon serve -n eth0,eth1", "nic counters of eth0 and eth1 only"),
+            ("netmon serve --web.config.file /etc/netmon/web.yml", "HTTPS and passwords, as node_exporter takes them"),
         ],
         notes: """
             Metrics (counters since netmon started; they never go backwards while it runs):
@@ -65,6 +69,7 @@ public struct ServeCommand: Subcommand {
     public let common: CommonOptions
     let listen: ListenAddress
     let interfaces: [String]?
+    let webConfigFile: String?
 
     public init(parsing arguments: [String]) throws(UsageError) {
         let options = try ParsedOptions(parsing: arguments, specs: Self.options, command: Self.name)
@@ -84,10 +89,31 @@ public struct ServeCommand: Subcommand {
             }
             return names
         }
+        webConfigFile = options.value("web.config.file")
         common = CommonOptions(verbose: options.isSet("verbose"))
     }
 
+    /// The web config and its TLS context, read before anything else happens: a wrong file is
+    /// one line naming it and the key, and exit status 2.
+    func loadWebConfig() throws -> (gate: WebGate, tls: TLSServerContext?, summary: String)? {
+        guard let webConfigFile else { return nil }
+        do {
+            let config = try WebConfig.load(file: webConfigFile)
+            let tls = try config.makeTLSContext(file: webConfigFile)
+            var parts: [String] = []
+            if let settings = config.tls { parts.append("TLS (\(settings.clientAuth.rawValue))") }
+            if !config.users.isEmpty { parts.append("basic auth (\(config.users.count) user\(config.users.count == 1 ? "" : "s"))") }
+            if !config.headers.isEmpty { parts.append("\(config.headers.count) extra header\(config.headers.count == 1 ? "" : "s")") }
+            if config.rateLimit != nil { parts.append("a rate limit") }
+            let summary = parts.isEmpty ? "nothing to enforce" : parts.joined(separator: ", ")
+            return (WebGate(config), tls, "netmon: web config \(webConfigFile): \(summary)")
+        } catch {
+            throw RuntimeFailure("invalid --web.config.file: \(error)", status: .usage)
+        }
+    }
+
     public func run(_ context: RunContext) throws {
+        let web = try loadWebConfig()
         // The event loop blocks SIGINT/SIGTERM before the server's thread exists, so that thread
         // inherits the mask and the signals reach the loop's signalfd.
         let loop = try EventLoop()
@@ -96,7 +122,8 @@ public struct ServeCommand: Subcommand {
         let page = MetricsPage(diagnostics: context.diagnostics)
         let server: HTTPServer
         do {
-            server = try HTTPServer(listening: listen) { page.respond(to: $0) }
+            let respond: HTTPServer.Handler = { page.respond(to: $0) }
+            server = try HTTPServer(listening: listen, tls: web?.tls, handler: web?.gate.guarding(respond) ?? respond)
         } catch {
             throw RuntimeFailure("cannot serve on \(listen): \(error)")
         }
@@ -131,6 +158,7 @@ public struct ServeCommand: Subcommand {
         }
         defer { server.stop() }
         context.diagnostics.line("netmon: serving /metrics on \(server.address)")
+        if let web { context.diagnostics.line(web.summary) }
         context.announceTracing()
         while true {
             switch loop.wait(until: MonotonicClock.now + Self.pollInterval) {

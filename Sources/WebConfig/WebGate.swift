@@ -1,0 +1,64 @@
+import Glibc
+import HTTPResponder
+
+/// What a web config asks of every request before the page handler sees it: the rate limit, the
+/// basic-auth password (401 with `WWW-Authenticate: Basic` without the right one), and the extra
+/// response headers (on every answer, the refusals included).
+public final class WebGate: @unchecked Sendable {
+    private let users: BasicAuthUsers
+    private let headers: [(name: String, value: String)]
+    private var bucket: TokenBucket?
+
+    public init(_ config: WebConfig) {
+        users = BasicAuthUsers(config.users)
+        headers = config.headers
+        bucket = config.rateLimit.map { TokenBucket($0) }
+    }
+
+    /// `handler` behind the gate. The server calls it from its one thread.
+    public func guarding(_ handler: @escaping HTTPServer.Handler) -> HTTPServer.Handler {
+        { [self] request in
+            var response: HTTPResponse
+            if bucket?.take() == false {
+                response = .error(.tooManyRequests, "too many requests")
+            } else if !users.isEmpty, !users.allows(authorization: request.header("Authorization")) {
+                response = .error(.unauthorized, "a user and password are needed")
+                response.headers.append(("WWW-Authenticate", "Basic"))
+            } else {
+                response = handler(request)
+            }
+            response.headers += headers
+            return response
+        }
+    }
+}
+
+/// golang.org/x/time/rate's limiter: `burst` tokens, one more every `interval`.
+struct TokenBucket {
+    let burst: Double
+    let interval: Double
+    var tokens: Double
+    var last: Double
+
+    init(_ limit: WebConfig.RateLimit) {
+        burst = Double(limit.burst)
+        interval = limit.interval
+        tokens = burst
+        last = Self.now
+    }
+
+    mutating func take() -> Bool {
+        let now = Self.now
+        tokens = min(burst, tokens + (now - last) / interval)
+        last = now
+        guard tokens >= 1 else { return false }
+        tokens -= 1
+        return true
+    }
+
+    static var now: Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}
