@@ -39,8 +39,8 @@ public struct ServeCommand: Subcommand {
         ],
         notes: """
             Metrics (counters since netmon started; they never go backwards while it runs):
-              netmon_nic_queue_bytes_total{interface,queue,direction="tx"|"rx"}
-              netmon_nic_queue_packets_total{interface,queue,direction}
+              netmon_nic_queue_bytes_total{device,queue,direction="tx"|"rx"}
+              netmon_nic_queue_packets_total{device,queue,direction}
                   every queue of every interface of netmon's network namespace, including
                   interfaces created later, counted as 'netmon nic' counts
               netmon_tcp_connections_total{direction="connect"|"accept",family="4"|"6",comm}
@@ -151,6 +151,8 @@ public struct ServeCommand: Subcommand {
         }
         guard !sources.isEmpty else { throw RuntimeFailure("none of the jobs can run on this kernel") }
         page.install(sources: sources, comms: comms)
+        // Before the server's thread starts, so that it inherits the reduced set.
+        context.dropCapabilities()
         do {
             try server.start()
         } catch {
