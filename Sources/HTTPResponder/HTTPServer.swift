@@ -29,8 +29,10 @@ public final class HTTPServer: @unchecked Sendable {
     public let address: ListenAddress
     private let limits: Limits
     private let handler: Handler
-    /// Set for HTTPS: every accepted connection starts with a TLS handshake.
-    private let tls: TLSServerContext?
+    /// Set for HTTPS: every accepted connection starts with a TLS handshake. Replaced (under
+    /// `tlsLock`) when the web config is read again; connections keep the context they began with.
+    private var tls: TLSServerContext?
+    private var tlsLock = pthread_mutex_t()
     private let listener: Int32
     /// stop() writes to wakeWrite; the loop polls wakeRead.
     private let wakeRead: Int32
@@ -43,6 +45,7 @@ public final class HTTPServer: @unchecked Sendable {
         self.limits = limits
         self.handler = handler
         self.tls = tls
+        pthread_mutex_init(&tlsLock, nil)
         let bound = try ListeningSocket.open(requested)
         listener = bound.fd
         address = bound.address
@@ -58,6 +61,7 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     deinit {
+        pthread_mutex_destroy(&tlsLock)
         connections.removeAll()
         close(listener)
         close(wakeRead)
@@ -82,6 +86,23 @@ public final class HTTPServer: @unchecked Sendable {
             throw HTTPServerError("cannot start the server thread", errno: result)
         }
         thread = made
+    }
+
+    /// Whether connections start with a TLS handshake.
+    public var usesTLS: Bool { currentTLS() != nil }
+
+    /// New connections use `context` from now on (a re-read certificate, other client CAs). A
+    /// server started without TLS stays without it.
+    public func replaceTLSContext(_ context: TLSServerContext) {
+        pthread_mutex_lock(&tlsLock)
+        if tls != nil { tls = context }
+        pthread_mutex_unlock(&tlsLock)
+    }
+
+    private func currentTLS() -> TLSServerContext? {
+        pthread_mutex_lock(&tlsLock)
+        defer { pthread_mutex_unlock(&tlsLock) }
+        return tls
     }
 
     /// Ends `run()` (from any thread) and, when the server runs on its own thread, waits for it.
@@ -138,6 +159,7 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private func acceptAll(now: UInt64) {
+        let tls = currentTLS()
         while true {
             let fd = accept(listener, nil, nil)
             if fd < 0 {

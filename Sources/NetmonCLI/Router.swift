@@ -27,6 +27,7 @@ public struct Router {
     ]
     static let requirements = """
         netmon needs root (or CAP_BPF and CAP_PERFMON) and a kernel with BTF (/sys/kernel/btf/vmlinux).
+        Once its programs are attached it drops every capability (CAP_BPF stays before Linux 6.5).
         Exit status: 0 on a normal end (count reached, Ctrl-C, SIGTERM, closed pipe), 1 on a run-time
         failure, 2 on a usage error.
         """

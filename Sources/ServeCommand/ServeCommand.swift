@@ -1,4 +1,5 @@
 import BPFKit
+import Glibc
 import HTTPResponder
 import NetmonCLI
 import WebConfig
@@ -60,7 +61,21 @@ public struct ServeCommand: Subcommand {
             conn, bytes and inerrs count sockets of every network namespace; nic counts netmon's.
             An interface named with -n that does not exist yet is counted once it appears; a
             removed interface's series keep their last values and name. A job the kernel cannot
-            do is left out, with one line on stderr saying why.
+            do is left out, with one line on stderr saying why. The interface label is 'device',
+            as node_exporter's node_network_*{device} (on(device) joins work).
+
+            --web.config.file reads the exporter-toolkit web config, the file node_exporter
+            takes: tls_server_config (cert_file, key_file, client_auth_type, client_ca_file,
+            min_version, cipher_suites, ...), basic_auth_users (bcrypt hashes), and
+            http_server_config.headers. A wrong or missing password gets 401 with
+            WWW-Authenticate: Basic; a failed handshake or a missing client certificate ends
+            that connection only. A wrong file is one line naming the key, exit status 2,
+            before anything is loaded. SIGHUP reads the file again (a wrong file then keeps
+            the one in use).
+
+            Privileges: after attaching, and before its HTTP thread starts, serve drops every
+            capability (Linux 6.5 and later) or keeps CAP_BPF alone (before 6.5, where each
+            map read through bpf(2) needs it while unprivileged BPF is disabled).
             """
     )
 
@@ -95,35 +110,58 @@ public struct ServeCommand: Subcommand {
 
     /// The web config and its TLS context, read before anything else happens: a wrong file is
     /// one line naming it and the key, and exit status 2.
-    func loadWebConfig() throws -> (gate: WebGate, tls: TLSServerContext?, summary: String)? {
+    func loadWebConfig() throws -> (config: WebConfig, tls: TLSServerContext?)? {
         guard let webConfigFile else { return nil }
         do {
             let config = try WebConfig.load(file: webConfigFile)
-            let tls = try config.makeTLSContext(file: webConfigFile)
-            var parts: [String] = []
-            if let settings = config.tls { parts.append("TLS (\(settings.clientAuth.rawValue))") }
-            if !config.users.isEmpty { parts.append("basic auth (\(config.users.count) user\(config.users.count == 1 ? "" : "s"))") }
-            if !config.headers.isEmpty { parts.append("\(config.headers.count) extra header\(config.headers.count == 1 ? "" : "s")") }
-            if config.rateLimit != nil { parts.append("a rate limit") }
-            let summary = parts.isEmpty ? "nothing to enforce" : parts.joined(separator: ", ")
-            return (WebGate(config), tls, "netmon: web config \(webConfigFile): \(summary)")
+            return (config, try config.makeTLSContext(file: webConfigFile))
         } catch {
             throw RuntimeFailure("invalid --web.config.file: \(error)", status: .usage)
         }
     }
 
+    /// What a web config enforces, in a few words for the start-up line.
+    static func summary(_ config: WebConfig) -> String {
+        var parts: [String] = []
+        if let settings = config.tls { parts.append("TLS (\(settings.clientAuth.rawValue))") }
+        if !config.users.isEmpty { parts.append("basic auth (\(config.users.count) user\(config.users.count == 1 ? "" : "s"))") }
+        if !config.headers.isEmpty { parts.append("\(config.headers.count) extra header\(config.headers.count == 1 ? "" : "s")") }
+        if config.rateLimit != nil { parts.append("a rate limit") }
+        return parts.isEmpty ? "nothing to enforce" : parts.joined(separator: ", ")
+    }
+
+    /// SIGHUP: the web config is read again and applies to the requests and connections that
+    /// follow; a file that is now wrong leaves the one in use in place.
+    func reloadWebConfig(gate: WebGate, server: HTTPServer, _ context: RunContext) {
+        guard let webConfigFile else { return }
+        do {
+            let config = try WebConfig.load(file: webConfigFile)
+            guard (config.tls != nil) == server.usesTLS else {
+                context.diagnostics.line("netmon: kept the web config in use: turning TLS on or off needs a restart")
+                return
+            }
+            if let tls = try config.makeTLSContext(file: webConfigFile) { server.replaceTLSContext(tls) }
+            gate.replace(with: config)
+            context.diagnostics.line("netmon: web config \(webConfigFile) read again: \(Self.summary(config))")
+        } catch {
+            context.diagnostics.line("netmon: kept the web config in use: \(error)")
+        }
+    }
+
     public func run(_ context: RunContext) throws {
         let web = try loadWebConfig()
+        let gate = web.map { WebGate($0.config) }
         // The event loop blocks SIGINT/SIGTERM before the server's thread exists, so that thread
         // inherits the mask and the signals reach the loop's signalfd.
         let loop = try EventLoop()
+        let hangup = webConfigFile == nil ? nil : try SignalWatch(SIGHUP)
         try Privilege.require()
         // Listening first, so that a taken port fails before anything is loaded.
         let page = MetricsPage(diagnostics: context.diagnostics)
         let server: HTTPServer
         do {
             let respond: HTTPServer.Handler = { page.respond(to: $0) }
-            server = try HTTPServer(listening: listen, tls: web?.tls, handler: web?.gate.guarding(respond) ?? respond)
+            server = try HTTPServer(listening: listen, tls: web?.tls, handler: gate?.guarding(respond) ?? respond)
         } catch {
             throw RuntimeFailure("cannot serve on \(listen): \(error)")
         }
@@ -160,13 +198,18 @@ public struct ServeCommand: Subcommand {
         }
         defer { server.stop() }
         context.diagnostics.line("netmon: serving /metrics on \(server.address)")
-        if let web { context.diagnostics.line(web.summary) }
+        if let web, let webConfigFile {
+            context.diagnostics.line("netmon: web config \(webConfigFile): \(Self.summary(web.config))")
+        }
         context.announceTracing()
         while true {
-            switch loop.wait(until: MonotonicClock.now + Self.pollInterval) {
+            switch loop.wait(until: MonotonicClock.now + Self.pollInterval, readable: hangup?.fd) {
             case .stop, .outputClosed:
                 return
-            case .deadline, .readable:
+            case .readable:
+                if let gate, hangup?.consume() == true { reloadWebConfig(gate: gate, server: server, context) }
+                try page.poll()
+            case .deadline:
                 try page.poll()
             }
         }

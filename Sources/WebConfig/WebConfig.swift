@@ -70,6 +70,14 @@ public struct WebConfig: Sendable {
     /// The OpenSSL context for `tls`, with the certificate and key loaded (nil without TLS).
     public func makeTLSContext(file: String) throws(WebConfigError) -> TLSServerContext? {
         guard let tls else { return nil }
+        // A missing or unreadable file said plainly (OpenSSL's own message names neither).
+        let files: [(String, TLSSettings.Source?)] = [("cert_file", tls.certificate), ("key_file", tls.key), ("client_ca_file", tls.clientCAs)]
+        for (key, source) in files {
+            if case .file(let path)? = source, access(path, R_OK) != 0 {
+                throw WebConfigError(file: file, key: "tls_server_config.\(key)", line: nil,
+                                     message: "cannot read \(path): \(String(cString: strerror(errno)))")
+            }
+        }
         do {
             return try TLSServerContext(tls)
         } catch {

@@ -66,6 +66,19 @@ struct ServeWebConfigIntegrationTests {
         // The metrics themselves come only with the password.
         let body = try sh(pair.inA("curl -sf --max-time 10 \(ca) -u alice:s3cret https://127.0.0.1:\(serve.port)/metrics"))
         #expect(body.contains("netmon_nic_queue_bytes_total{device=\"lo\""))
+
+        // SIGHUP: a new password applies at once; a broken file then leaves it in place.
+        let url = "https://127.0.0.1:\(serve.port)/metrics"
+        try String(contentsOfFile: config, encoding: .utf8)
+            .replacingOccurrences(of: "alice: ", with: "alice: \(try TestPKI.bcrypt("n3w"))\n  old: ")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        kill(serve.netmon.process.processIdentifier, SIGHUP)
+        #expect(try eventually(timeout: 5) { try CurlResult.run("\(ca) -u alice:n3w", url, namespace: pair.a).status == 200 })
+        #expect(try CurlResult.run("\(ca) -u alice:s3cret", url, namespace: pair.a).status == 401)
+        try "basic_auth_users: [broken\n".write(toFile: config, atomically: true, encoding: .utf8)
+        kill(serve.netmon.process.processIdentifier, SIGHUP)
+        #expect(try eventually(timeout: 5) { serve.netmon.stderr.contains("kept the web config in use") })
+        #expect(try CurlResult.run("\(ca) -u alice:n3w", url, namespace: pair.a).status == 200)
         #expect(serve.netmon.process.isRunning)
     }
 
