@@ -18,6 +18,8 @@
 //   tp_btf   sock:sock_send_length / sock:sock_recv_length (Linux 6.0+), at the end of
 //            sock_sendmsg()/sock_recvmsg() with the protocol's return value; plus fexit or kprobe on
 //            tcp_sendpage where the kernel still has it (6.0-6.4: sendfile does not pass sendmsg)
+//   tp_flows the same tracepoints counting into the flow maps, where the storage iterator is
+//            refused (Linux 6.18 here: iter/bpf_sk_storage_map, EPERM)
 //   fexit    tcp_sendmsg / tcp_recvmsg (and tcp_sendpage) return values, where BPF trampolines work
 //   kprobe   kprobe + kretprobe on the same functions, the socket remembered per thread in between
 //
@@ -148,6 +150,23 @@ int bytes_sockets_read(struct bpf_iter__bpf_sk_storage_map *ctx)
     if (!socket || socket->ignored || !take(socket, &record))
         return 0;
     bpf_seq_write(ctx->meta->seq, &record, sizeof(record));
+    return 0;
+}
+
+// ------------------------------------------- kernels with the tracepoints but no storage iterator
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(bytes_send_flows, struct sock *sk, int ret, int flags)
+{
+    count_in_flows(sk, ret, true);
+    return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(bytes_recv_flows, struct sock *sk, int ret, int flags)
+{
+    if (!(flags & MSG_PEEK))
+        count_in_flows(sk, ret, false);
     return 0;
 }
 

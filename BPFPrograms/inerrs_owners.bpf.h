@@ -229,7 +229,8 @@ int inerrs_holders(struct bpf_iter__task_file *ctx)
     const struct sock *sk;
     if (inerrs_config.sk_storage) {
         /* A BTF pointer, as bpf_sk_storage_get needs (bpf_sock_from_file: Linux 5.11+, as is
-         * socket-local storage from tracing programs). */
+         * socket-local storage from tracing programs). Linux 6.18's verifier types socket->sk
+         * untrusted and refuses it; there the index variant runs (InerrsProgram.storageOfFileSocket). */
         struct socket *socket = bpf_sock_from_file(file);
         if (!socket)
             return 0;

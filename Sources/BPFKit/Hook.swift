@@ -16,7 +16,8 @@ public enum Hook: Sendable, Hashable, CustomStringConvertible {
     case fentry(function: String)
     /// `SEC("fexit/FUNCTION")`: as fentry, at the function's return, with its arguments and return value.
     case fexit(function: String)
-    /// `SEC("iter/TARGET")`: a BPF iterator (task_file, bpf_sk_storage_map, tcp…), Linux 5.8+.
+    /// `SEC("iter/TARGET")`: a BPF iterator (task_file, bpf_sk_storage_map, tcp…), Linux 5.8+; a
+    /// kernel can have the target and still refuse programs on it.
     case iterator(target: String)
 
     public var description: String {

@@ -1,7 +1,7 @@
 /// Something a program needs from the running kernel, checked by probing it (its BTF, its
 /// tracepoints, a test load), never by its version number: distributions backport features.
 public enum KernelFeature: Sendable, Hashable, CustomStringConvertible {
-    /// The attach point exists (and, for fentry/fexit, the kernel accepts a program there).
+    /// The attach point exists (and, for fentry/fexit and iterators, the kernel accepts a program there).
     case hook(Hook)
     /// A function of the kernel's BTF: a kfunc (bpf_rdonly_cast), or a function whose presence marks
     /// a capability (bpf_sk_storage_tracing_allowed: socket storage from tracing programs).
@@ -15,6 +15,9 @@ public enum KernelFeature: Sendable, Hashable, CustomStringConvertible {
     /// The kernel function takes exactly this many arguments: which of its signatures this kernel
     /// has, for a program that reads its arguments (tcp_recvmsg: 6 before Linux 5.19, then 5).
     case functionArguments(String, count: Int)
+    /// The kernel loads `program` of the probe object `object` (found through KernelProbe's
+    /// `objects`): for what only the verifier can tell, such as a pointer it no longer trusts.
+    case programLoads(object: String, program: String)
 
     public var description: String {
         switch self {
@@ -24,6 +27,7 @@ public enum KernelFeature: Sendable, Hashable, CustomStringConvertible {
         case let .member(member, type): "\(type).\(member)"
         case let .tracepointArguments(name, count): "tracepoint \(name) with \(count) arguments"
         case let .functionArguments(name, count): "kernel function \(name) with \(count) arguments"
+        case let .programLoads(object, program): "program \(program) of \(object) loading"
         }
     }
 }

@@ -2,15 +2,22 @@ import CBPFKit
 import Glibc
 
 /// What the running kernel can do, found by probing and remembered for the run: BTF types and
-/// tracepoint arguments, tracepoint existence, kprobe targets, and whether fentry/fexit programs
-/// load at all (some kernels list the functions and refuse trampolines with EPERM).
+/// tracepoint arguments, tracepoint existence, kprobe targets, whether fentry/fexit and iterator
+/// programs load at all (some kernels list the functions and refuse trampolines or iterator
+/// targets with EPERM), and whether a probe program passes the verifier.
 public final class KernelProbe {
+    /// Opens a probe object by name, for `.programLoads`.
+    public typealias ObjectSource = (String) throws(BPFError) -> BPFObjectSpec
+
     /// The kernel's BTF. Free the probe before loading objects if memory matters: libbpf loads its own copy.
     public let btf: KernelBTF
+    private let objects: ObjectSource?
     private var known: [KernelFeature: Bool] = [:]
 
-    public init() throws(BPFError) {
+    /// Without `objects`, every `.programLoads` feature counts as missing.
+    public init(objects: ObjectSource? = nil) throws(BPFError) {
         btf = try KernelBTF()
+        self.objects = objects
     }
 
     /// Whether the kernel has `feature`; each feature is probed once per run.
@@ -31,6 +38,25 @@ public final class KernelProbe {
         case let .member(member, type): return btf.hasMember(member, in: type)
         case let .tracepointArguments(name, count): return (btf.tracepointArguments(name)?.count ?? -1) >= count
         case let .functionArguments(name, count): return btf.functionParameterCount(name) == count
+        case let .programLoads(object, program): return loads(program, of: object)
+        }
+    }
+
+    /// Loads `program` alone (the object's maps are created, its other programs are not loaded)
+    /// and closes it again. What the verifier said stays out of later errors' messages.
+    private func loads(_ program: String, of object: String) -> Bool {
+        guard let objects else { return false }
+        defer { _ = LibbpfMessages.take() }
+        do {
+            let spec = try objects(object)
+            guard spec.programNames.contains(program) else { return false }
+            for name in spec.programNames {
+                try spec.setAutoload(name == program, program: name)
+            }
+            _ = try spec.load()
+            return true
+        } catch {
+            return false
         }
     }
 
@@ -49,8 +75,9 @@ public final class KernelProbe {
         case let .fexit(function):
             return tracingProgramLoads(function, attachType: BPF_TRACE_FEXIT)
         case let .iterator(target):
-            // libbpf finds an iterator target by the kernel's bpf_iter_<target> function.
-            return btf.hasFunction("bpf_iter_\(target)")
+            // libbpf finds an iterator target by the kernel's bpf_iter_<target> function; a kernel
+            // can have it and still refuse programs on it (Linux 6.18 here: bpf_sk_storage_map, EPERM).
+            return tracingProgramLoads("bpf_iter_\(target)", attachType: BPF_TRACE_ITER)
         }
     }
 

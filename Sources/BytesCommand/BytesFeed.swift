@@ -27,7 +27,7 @@ public struct BytesFeed: ~Copyable {
         var socketStorage = false
         var kprobes = false
         do {
-            let probe = try KernelProbe()
+            let probe = try KernelProbe(objects: EmbeddedObject.open)
             for group in BytesProgram.groups {
                 let variant = try context.choose(group, in: spec, probe: probe)
                 if variant.name == "tp_btf" { socketStorage = true }

@@ -8,7 +8,7 @@ enum BytesProgram {
     static let socketStorage = [
         KernelRequirement(.function("bpf_sk_storage_tracing_allowed"), "socket storage from tracing programs (Linux 5.11+)"),
         KernelRequirement(.hook(.btfTracepoint(category: "tcp", name: "tcp_destroy_sock")), "tracepoint tcp:tcp_destroy_sock (Linux 5.3+)"),
-        KernelRequirement(.hook(.iterator(target: "bpf_sk_storage_map")), "socket storage iterator (Linux 5.9+)"),
+        KernelRequirement(.hook(.iterator(target: "bpf_sk_storage_map")), "socket storage iterator (Linux 5.9+; refused by Linux 6.18)"),
     ]
 
     /// The programs that serve the socket storage; loaded when a tracepoint variant is chosen.
@@ -21,11 +21,17 @@ enum BytesProgram {
                           "tcp_recvmsg with \(count) arguments (\(count == 5 ? "Linux 5.19+" : "before Linux 5.19"))")
     }
 
+    static func tracepoint(_ name: String) -> KernelRequirement {
+        KernelRequirement(.hook(.btfTracepoint(category: "sock", name: name)), "tracepoint sock:\(name) (Linux 6.3+)")
+    }
+
     static let groups = [
         VariantGroup("bytes.send", job: "count the bytes each send call moved", variants: [
             ProgramVariant("tp_btf", programs: ["bytes_send"],
-                           requires: [KernelRequirement(.hook(.btfTracepoint(category: "sock", name: "sock_send_length")),
-                                                        "tracepoint sock:sock_send_length (Linux 6.3+)")] + socketStorage),
+                           requires: [tracepoint("sock_send_length")] + socketStorage),
+            // The same tracepoint where the storage iterator is refused: every call goes to the
+            // flow maps, as on the fexit/kprobe paths.
+            ProgramVariant("tp_flows", programs: ["bytes_send_flows"], requires: [tracepoint("sock_send_length")]),
             ProgramVariant("fexit", programs: ["bytes_send_fexit"],
                            requires: [KernelRequirement(.hook(.fexit(function: "tcp_sendmsg")))]),
             ProgramVariant("kprobe", programs: ["bytes_send_kprobe", "bytes_send_kretprobe"],
@@ -44,8 +50,10 @@ enum BytesProgram {
         ]),
         VariantGroup("bytes.recv", job: "count the bytes each receive call moved", variants: [
             ProgramVariant("tp_btf", programs: ["bytes_recv"],
-                           requires: [KernelRequirement(.hook(.btfTracepoint(category: "sock", name: "sock_recv_length")),
-                                                        "tracepoint sock:sock_recv_length (Linux 6.3+)")] + socketStorage),
+                           requires: [tracepoint("sock_recv_length")] + socketStorage),
+            // The same tracepoint where the storage iterator is refused: every call goes to the
+            // flow maps, as on the fexit/kprobe paths.
+            ProgramVariant("tp_flows", programs: ["bytes_recv_flows"], requires: [tracepoint("sock_recv_length")]),
             ProgramVariant("fexit", programs: ["bytes_recv_fexit"],
                            requires: [KernelRequirement(.hook(.fexit(function: "tcp_recvmsg"))), recvmsgArguments(5)]),
             ProgramVariant("fexit_nblk", programs: ["bytes_recv_fexit_nonblock"],

@@ -29,7 +29,7 @@ public struct InerrsFeed: ~Copyable {
         let reasons: DropReasons
         let storage: InerrsConfig.Storage
         do {
-            let probe = try KernelProbe()
+            let probe = try KernelProbe(objects: EmbeddedObject.open)
             let variant = try context.choose(InerrsProgram.drop, in: spec, probe: probe)
             if InerrsProgram.legacyVariants.contains(variant.name) {
                 reasons = .legacy

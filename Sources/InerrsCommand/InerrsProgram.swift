@@ -35,6 +35,11 @@ enum InerrsProgram {
     static let taskFiles = KernelRequirement(.hook(.iterator(target: "task_file")),
                                              "iterator task_file (Linux 5.8+)")
 
+    /// inerrs_holders gives the socket of an open file to bpf_sk_storage_get; Linux 6.18's verifier
+    /// no longer trusts that pointer, which only a load can tell (BPFPrograms/probes.bpf.c).
+    static let storageOfFileSocket = KernelRequirement(.programLoads(object: "probes", program: "probe_storage_of_file_socket"),
+                                                       "socket-local storage for a file's socket from an iterator (refused by Linux 6.18)")
+
     /// Who holds each socket: connect()/listen() at their state changes and every socket open at
     /// start-up, in the address index of established and listening sockets; listeners and
     /// start-up sockets also in socket-local storage where tracing programs may use it (5.11+).
@@ -42,7 +47,8 @@ enum InerrsProgram {
         ProgramVariant("sk_storage", programs: ["inerrs_state", "inerrs_holders"],
                        requires: [.stateChangeTracepoint, taskFiles,
                                   KernelRequirement(.function("bpf_sk_storage_tracing_allowed"),
-                                                    "socket-local storage from tracing programs (Linux 5.11+)")]),
+                                                    "socket-local storage from tracing programs (Linux 5.11+)"),
+                                  storageOfFileSocket]),
         ProgramVariant("index", programs: ["inerrs_state", "inerrs_holders"], requires: [.stateChangeTracepoint, taskFiles]),
     ])
 

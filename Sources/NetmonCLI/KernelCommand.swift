@@ -17,8 +17,9 @@ public struct KernelCommand: Subcommand {
         description: """
             For every job of every command, the variant netmon uses on this kernel (the first one
             the kernel supports, in order of preference) and, for each other variant, what the
-            kernel lacks for it. Nothing is attached; fentry/fexit support is tested by loading an
-            empty program, which needs root or CAP_BPF (without them those variants show as missing).
+            kernel lacks for it. Nothing is attached; fentry/fexit and iterator support, and what
+            only the verifier can tell, are tested by loading a tiny program, which needs root or
+            CAP_BPF (without them those variants show as missing).
             """,
         options: options,
         examples: [
@@ -43,7 +44,7 @@ public struct KernelCommand: Subcommand {
     public func run(_ context: RunContext) throws {
         // As conn does: the per-syscall tracepoints are usable once tracefs is mounted.
         PrivateTracefs.mountIfNeeded(context)
-        let probe = try KernelProbe()
+        let probe = try KernelProbe(objects: EmbeddedObject.open)
         let groups = context.commands.flatMap { $0.variantGroups }
         var rows: [(group: VariantGroup, available: [String: [KernelRequirement]])] = []
         for group in groups {

@@ -134,6 +134,26 @@ struct InerrsOptionsTests {
         }
     }
 
+    @Test("the socket-storage owners variant is offered exactly when the real holders iterator, storage on, loads",
+          .enabled(if: geteuid() == 0, "requires root"))
+    func storageProbeTellsTheTruth() throws {
+        let spec = try EmbeddedObject.open("inerrs")
+        for program in spec.programNames {
+            try spec.setAutoload(program == InerrsProgram.holdersIterator, program: program)
+        }
+        try spec.setConstant("inerrs_config", to: InerrsConfig.make(reasons: [], ownerPID: nil, family: .both,
+                                                                    storage: .init(owners: "sk_storage", drop: "reason")))
+        let loads: Bool
+        do {
+            _ = try spec.load()
+            loads = true
+        } catch {
+            loads = false
+        }
+        let probe = try KernelProbe(objects: EmbeddedObject.open)
+        #expect(probe.has(InerrsProgram.storageOfFileSocket) == loads)
+    }
+
     @Test("the kfree_skb variant follows the tracepoint's arguments in the kernel's BTF",
           .enabled(if: access(KernelBTF.path, R_OK) == 0, "requires kernel BTF"))
     func dropVariantByArguments() throws {

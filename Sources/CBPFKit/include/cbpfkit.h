@@ -47,9 +47,10 @@ int cbpfkit_btf_tracepoint_param_count(const struct btf *btf, const char *name);
 int cbpfkit_btf_tracepoint_param_type(const struct btf *btf, const char *name, unsigned int index,
                                       char *buffer, size_t size);
 
-/* Whether the kernel accepts a BPF_PROG_TYPE_TRACING program of `attach_type` (BPF_TRACE_FENTRY or
- * BPF_TRACE_FEXIT) on the kernel function with BTF id `btf_id`: loads a two-instruction program and
- * closes it. 0, or -errno (kernels can list a function and still refuse trampolines, e.g. EPERM). */
+/* Whether the kernel accepts a BPF_PROG_TYPE_TRACING program of `attach_type` (BPF_TRACE_FENTRY,
+ * BPF_TRACE_FEXIT, or BPF_TRACE_ITER on a bpf_iter_<target> function) on the kernel function with
+ * BTF id `btf_id`: loads a two-instruction program and closes it. 0, or -errno (kernels can list a
+ * function and still refuse: trampolines, or an iterator target, with EPERM). */
 int cbpfkit_probe_tracing_program(int attach_type, int btf_id);
 
 /* The BTF id of the kernel function `name`, or -ENOENT. */

@@ -3,7 +3,7 @@ import Testing
 
 /// Guest checks for `netmon bytes` (Scripts/vmtest runs them in each kernel's VM; they also run
 /// here): for every way this kernel lets bytes be counted (the preferred variants, then each
-/// fallback family forced: fexit, kprobe), exact totals for a known transfer — send, write and
+/// fallback family forced: tp_flows, fexit, kprobe), exact totals for a known transfer — send, write and
 /// sendfile out, recv in, a peek that must not count — and bytes of a socket shared by fork charged
 /// to the process that moved them.
 @Suite("BytesGuestChecks", .serialized, .tags(.guest),
@@ -17,7 +17,7 @@ struct BytesGuestChecks {
     static func forcings() throws -> [(label: String, environment: [String: String])] {
         let jobs = try KernelVariants.jobs().filter { groups.contains($0.group) }
         var result: [(String, [String: String])] = [("preferred", [:])]
-        for family in ["fexit", "kprobe"] {
+        for family in ["tp_flows", "fexit", "kprobe"] {
             let choices = jobs.compactMap { job in
                 job.available.first { $0 == family || $0.hasPrefix(family + "_") }.map { "\(job.group)=\($0)" }
             }
