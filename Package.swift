@@ -2,8 +2,8 @@
 // netmon: one Swift binary that watches the Linux network subsystem through eBPF.
 import PackageDescription
 
-/// Every subcommand module stands on the same three libraries.
-let commandDependencies: [Target.Dependency] = ["BPFKit", "CNetmonBPF", "NetmonCLI"]
+/// Every subcommand module stands on the same libraries: the jobs and the CLI's.
+let commandDependencies: [Target.Dependency] = ["BPFKit", "CNetmonBPF", "NetmonJobs", "NetmonCLI"]
 
 let package = Package(
     name: "netmon",
@@ -24,8 +24,7 @@ let package = Package(
         .target(name: "BytesCommand", dependencies: commandDependencies),
         .target(name: "InerrsCommand", dependencies: commandDependencies),
         // serve runs the others' programs as Prometheus counters.
-        .target(name: "ServeCommand",
-                dependencies: commandDependencies + ["HTTPResponder", "WebConfig", "NicCommand", "ConnCommand", "BytesCommand", "InerrsCommand"]),
+        .target(name: "ServeCommand", dependencies: commandDependencies + ["HTTPResponder", "WebConfig"]),
 
         // A minimal, strict HTTP/1.1 GET responder (no swift-nio here), over TCP or TLS (OpenSSL).
         .target(name: "HTTPResponder", dependencies: ["CTLS"]),
@@ -41,7 +40,11 @@ let package = Package(
         .target(name: "CCrypt", linkerSettings: [.linkedLibrary("crypt")]),
 
         // What every subcommand shares: option parsing, output writers, the run loop, exit codes.
-        .target(name: "NetmonCLI", dependencies: ["BPFKit", "CNetmonBPF", "CLinux"]),
+        .target(name: "NetmonCLI", dependencies: ["BPFKit", "CNetmonBPF", "CLinux", "NetmonJobs"]),
+
+        // The jobs (nic, conn, bytes, inerrs), one shape each, which the commands and serve both
+        // use: load through a variant chooser, typed readers, one decoder. Knows nothing of the CLI.
+        .target(name: "NetmonJobs", dependencies: ["BPFKit", "CNetmonBPF"]),
 
         // Linux headers Swift's Glibc module leaves out (signalfd).
         .target(name: "CLinux"),
@@ -60,13 +63,13 @@ let package = Package(
         // `generated/` is written by Scripts/embed-bpf, which Scripts/build and Scripts/test run first.
         .target(name: "CNetmonBPF", exclude: ["generated"]),
 
-        .testTarget(name: "NetmonCLITests", dependencies: ["NetmonCLI"]),
+        .testTarget(name: "NetmonCLITests", dependencies: ["NetmonCLI", "NetmonJobs"]),
         .testTarget(name: "BPFKitTests", dependencies: ["BPFKit", "CNetmonBPF"]),
-        .testTarget(name: "NicCommandTests", dependencies: ["NicCommand", "NetmonCLI"]),
-        .testTarget(name: "ConnCommandTests", dependencies: ["ConnCommand", "NetmonCLI"]),
-        .testTarget(name: "BytesCommandTests", dependencies: ["BytesCommand", "NetmonCLI"]),
-        .testTarget(name: "InerrsCommandTests", dependencies: ["InerrsCommand", "NetmonCLI"]),
-        .testTarget(name: "ServeCommandTests", dependencies: ["ServeCommand", "NetmonCLI"]),
+        .testTarget(name: "NicCommandTests", dependencies: ["NicCommand", "NetmonJobs", "NetmonCLI"]),
+        .testTarget(name: "ConnCommandTests", dependencies: ["ConnCommand", "NetmonJobs", "NetmonCLI"]),
+        .testTarget(name: "BytesCommandTests", dependencies: ["BytesCommand", "NetmonJobs", "NetmonCLI"]),
+        .testTarget(name: "InerrsCommandTests", dependencies: ["InerrsCommand", "NetmonJobs", "NetmonCLI"]),
+        .testTarget(name: "ServeCommandTests", dependencies: ["ServeCommand", "NetmonJobs", "NetmonCLI"]),
         .testTarget(name: "HTTPResponderTests", dependencies: ["HTTPResponder"]),
         .testTarget(name: "WebConfigTests", dependencies: ["WebConfig", "HTTPResponder"]),
         // InerrsPeer.py is run from its place in the tree, not bundled as a resource.

@@ -1,6 +1,7 @@
 import BPFKit
 import CNetmonBPF
 import NetmonCLI
+import NetmonJobs
 
 /// `netmon bytes`: TCP bytes each process moved on each connection, every interval (tcptop, exact).
 public struct BytesCommand: Subcommand {
@@ -53,8 +54,6 @@ public struct BytesCommand: Subcommand {
             """
     )
 
-    public static var variantGroups: [VariantGroup] { BytesProgram.groups }
-
     public let common: CommonOptions
     let pid: UInt32?
     let interval: Double
@@ -75,26 +74,21 @@ public struct BytesCommand: Subcommand {
     }
 
     var config: bytes_config {
-        let family: UInt8 = switch families {
-        case .both: 0
-        case .ipv4: 4
-        case .ipv6: 6
-        }
-        return bytes_config(tgid: pid ?? 0, family: family, reserved: (0, 0, 0))
+        bytes_config(tgid: pid ?? 0, family: families.ipVersion, reserved: (0, 0, 0))
     }
 
     public func run(_ context: RunContext) throws {
         let loop = try EventLoop()
         try Privilege.require()
 
-        var feed = try BytesFeed(context, config: config)
+        let job = try BytesJob(config, chooser: context.chooser)
         var droppedReported: UInt64 = 0
         context.announceTracing()
 
         let clear = context.output.isTerminal && !noClear && !common.json
         func report(final: Bool) throws {
-            let report = BytesReport(rows: try feed.drainRows())
-            let dropped = feed.droppedUpdates
+            let report = BytesReport(rows: try job.drain())
+            let dropped = job.lostEvents
             if dropped > droppedReported {
                 context.diagnostics.line(
                     "netmon: dropped \(dropped - droppedReported) updates (more than \(BYTES_DEFAULT_MAX_FLOWS) process/connection pairs in one interval)")

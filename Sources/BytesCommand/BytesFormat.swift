@@ -1,4 +1,5 @@
 import NetmonCLI
+import NetmonJobs
 
 /// How a bytes report is printed: tcptop's two tables, or one JSON line per row.
 enum BytesFormat {

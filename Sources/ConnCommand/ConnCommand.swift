@@ -1,6 +1,7 @@
 import BPFKit
 import CNetmonBPF
 import NetmonCLI
+import NetmonJobs
 
 /// `netmon conn`: every TCP connection the moment it is established, with the process that
 /// connected or accepted it.
@@ -52,16 +53,14 @@ public struct ConnCommand: Subcommand {
             daddr, dport, direction ("connect" or "accept").
 
             Hooks: sock:inet_sock_set_state (connect), and the exits of accept() and accept4():
-            syscalls:sys_exit_accept4/sys_exit_accept, for which netmon mounts tracefs (and says so) in a mount
-            namespace of its own if the host has not mounted it; without CAP_SYS_ADMIN it uses
+            syscalls:sys_exit_accept4/sys_exit_accept, for which netmon mounts tracefs (and says so with
+            --verbose) in a mount namespace of its own if the host has not mounted it; without CAP_SYS_ADMIN it uses
             raw_syscalls:sys_exit instead. Either way, while netmon watches accepts every system
             call of the host takes the kernel's slow path (measured: +54 ns per call, +169 ns with
             raw_syscalls:sys_exit); -r connect attaches no accept program and avoids it. A
             connect() already under way when netmon starts is not printed.
             """
     )
-
-    public static var variantGroups: [VariantGroup] { ConnProgram.groups }
 
     public let common: CommonOptions
     let filter: ConnFilter
@@ -76,26 +75,35 @@ public struct ConnCommand: Subcommand {
             try ValueParser.ports(value, limit: ConnFilter.maxPorts, command: Self.name)
         } ?? []
         filter.direction = try options.value("role").map { value throws(UsageError) in
-            try ConnFilter.direction(value, command: Self.name)
+            try Self.direction(value)
         }
         filter.family = try AddressFamilyFilter(options, command: Self.name)
         self.filter = filter
         common = try CommonOptions(options, command: Self.name)
     }
 
+    /// Parses `-r`'s value.
+    static func direction(_ text: String) throws(UsageError) -> ConnectionDirection {
+        guard let direction = ConnectionDirection(rawValue: text) else {
+            throw UsageError("invalid direction '\(text)' for --role: expected 'connect' or 'accept'", command: name)
+        }
+        return direction
+    }
+
+    /// The accept programs use the accept syscalls' tracepoints where tracefs is mounted.
+    public var usesTracefs: Bool { filter.tracesAccepts }
+
     public func run(_ context: RunContext) throws {
         let loop = try EventLoop()
         try Privilege.require()
-        var object = try ConnProgram.load(filter: filter, context: context)
-        try object.attachAll()
+        let job = try ConnJob(filter, chooser: context.chooser)
 
         let format = ConnFormat(family: filter.family)
-        let lost = LostEvents(map: try object.map(named: "lost_events"), diagnostics: context.diagnostics)
+        let lost = LostEvents(job, diagnostics: context.diagnostics)
         var printed = 0
         let json = common.json, count = common.count
         let output = context.output
-        try object.readRingBuffer("conn_events") { record in
-            guard let connection = Connection(record: record) else { return }
+        try job.onEvent { connection in
             let time = WallTime.ofMonotonic(connection.timestampNanoseconds)
             try output.line(json ? ConnFormat.json(connection, time: time) : format.row(connection, time: time))
             printed += 1
@@ -106,6 +114,6 @@ public struct ConnCommand: Subcommand {
             try output.flush()
         }
         context.announceTracing()
-        try Runner.forEachEvent(of: object, loop: loop, output: output, lost: lost)
+        try Runner.forEachEvent(of: job.object, loop: loop, output: output, lost: lost)
     }
 }

@@ -1,4 +1,5 @@
 import NetmonCLI
+import NetmonJobs
 
 /// How a connection is printed: a row of the table, or one JSON line.
 struct ConnFormat {

@@ -2,6 +2,7 @@ import BPFKit
 import CNetmonBPF
 import Glibc
 import NetmonCLI
+import NetmonJobs
 
 /// `netmon inerrs`: every incoming TCP segment the kernel rejects, with the kernel's own reason.
 public struct InerrsCommand: Subcommand {
@@ -75,8 +76,6 @@ public struct InerrsCommand: Subcommand {
             """
     )
 
-    public static var variantGroups: [VariantGroup] { InerrsProgram.groups }
-
     public let common: CommonOptions
     let ownerPID: UInt32?
     let family: AddressFamilyFilter
@@ -92,30 +91,33 @@ public struct InerrsCommand: Subcommand {
         common = try CommonOptions(options, command: Self.name)
     }
 
+    /// The accept programs use the accept syscalls' tracepoints where tracefs is mounted.
+    public var usesTracefs: Bool { true }
+
     public func run(_ context: RunContext) throws {
         let loop = try EventLoop()
         try Privilege.require()
-        var feed = try InerrsFeed(context, all: all, ownerPID: ownerPID, family: family)
-        let reasons = feed.reasons
+        let job = try InerrsJob(InerrsJob.Configuration(all: all, ownerPID: ownerPID, family: family),
+                                chooser: context.chooser)
 
         let output = context.output
         let json = common.json
         let limit = common.count
         var printed = 0
-        try feed.object.readRingBuffer(InerrsFeed.events) { bytes in
-            let event = bytes.loadUnaligned(as: inerrs_event.self)
-            let segment = RejectedSegment(event, reasons: reasons)
+        try job.onEvent { segment in
             try output.line(json ? InerrsFormat.json(segment) : InerrsFormat.table(segment))
             printed += 1
             if let limit, printed >= limit { throw NormalEnd() }
         }
-        let lost = LostEvents(map: try feed.object.map(named: "lost_events"), diagnostics: context.diagnostics)
+        let lost = LostEvents(job, diagnostics: context.diagnostics)
         if !json {
             try output.line(InerrsFormat.header)
             try output.flush()
         }
         context.announceTracing()
-        try Runner.forEachEvent(of: feed.object, loop: loop, output: output, lost: lost,
-                                housekeeping: InerrsProgram.rescan)
+        // Holders of sockets passed over a unix socket or inherited by fork() after start-up are
+        // learned by the rescan, on the reading thread, after the lines read so far are printed.
+        try Runner.forEachEvent(of: job.object, loop: loop, output: output, lost: lost,
+                                housekeeping: Runner.Housekeeping(every: InerrsJob.rescanPeriod, InerrsJob.rescan))
     }
 }

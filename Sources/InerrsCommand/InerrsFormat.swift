@@ -1,4 +1,5 @@
 import NetmonCLI
+import NetmonJobs
 
 /// How rejected segments are printed: the seed's table, or one JSON object per line.
 enum InerrsFormat {

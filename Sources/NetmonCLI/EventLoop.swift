@@ -1,5 +1,6 @@
 import CLinux
 import Glibc
+import NetmonJobs
 
 /// Waits for whatever ends or drives a run: SIGINT/SIGTERM, a deadline, a readable fd (a ring
 /// buffer's epoll fd), or the stdout pipe's reader going away.
@@ -75,15 +76,5 @@ public final class EventLoop {
             if fds.count > 2, fds[2].revents != 0 { return .readable }
             if ready == 0, deadline != nil { return .deadline }
         }
-    }
-}
-
-/// CLOCK_MONOTONIC in nanoseconds: the clock BPF's bpf_ktime_get_ns() reads, and the one
-/// intervals are measured on.
-public enum MonotonicClock {
-    public static var now: UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 }

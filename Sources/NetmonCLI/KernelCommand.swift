@@ -1,4 +1,5 @@
 import BPFKit
+import NetmonJobs
 
 /// `netmon kernel`: what the running kernel offers each command: for every job, the variant netmon
 /// will use and what the others lack. Found by the same probes the commands use at start-up.
@@ -41,11 +42,12 @@ public struct KernelCommand: Subcommand {
         common = CommonOptions(json: options.isSet("json"), verbose: options.isSet("verbose"))
     }
 
+    /// As conn does: the per-syscall tracepoints are usable once tracefs is mounted.
+    public var usesTracefs: Bool { true }
+
     public func run(_ context: RunContext) throws {
-        // As conn does: the per-syscall tracepoints are usable once tracefs is mounted.
-        PrivateTracefs.mountIfNeeded(context)
         let probe = try KernelProbe(objects: EmbeddedObject.open)
-        let groups = context.commands.flatMap { $0.variantGroups }
+        let groups = Jobs.parts
         var rows: [(group: VariantGroup, available: [String: [KernelRequirement]])] = []
         for group in groups {
             var missing: [String: [KernelRequirement]] = [:]

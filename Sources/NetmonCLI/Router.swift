@@ -1,5 +1,6 @@
 import BPFKit
 import CNetmonBPF
+import NetmonJobs
 
 /// Reads `netmon [COMMAND] ARGS…`, runs the command, and turns every outcome into an exit status
 /// with at most one line (plus a hint, or the verifier log with --verbose) on stderr.
@@ -114,9 +115,9 @@ public struct Router {
         LibbpfMessages.capture(echo: command.common.verbose)
         let output = OutputWriter()
         do {
-            let overrides = try VariantOverrides.fromEnvironment(commands: commands)
+            let overrides = try settle(command)
             try command.run(RunContext(output: output, diagnostics: diagnostics, verbose: command.common.verbose,
-                                       variantOverrides: overrides, commands: commands))
+                                       variantOverrides: overrides))
             try output.flush()
             return .success
         } catch is NormalEnd {
@@ -126,6 +127,9 @@ public struct Router {
         } catch let error as RuntimeFailure {
             diagnostics.line("netmon: \(error.message)")
             return error.status
+        } catch let error as JobFailure {
+            diagnostics.line("netmon: \(error.message)")
+            return .failure
         } catch let error as BPFError {
             diagnostics.line("netmon: \(error)")
             if command.common.verbose, let log = error.log {
@@ -136,6 +140,22 @@ public struct Router {
             diagnostics.line("netmon: \(error)")
             return .failure
         }
+    }
+
+    /// What is process-wide and settled once, before the command runs (and before it starts any
+    /// thread): the forced variants, and tracefs, which netmon mounts in a mount namespace of its
+    /// own when the host has not mounted it and the command may use classic tracepoints.
+    private func settle(_ command: any Subcommand) throws -> VariantOverrides {
+        let overrides: VariantOverrides
+        do {
+            overrides = try VariantOverrides.fromEnvironment()
+        } catch {
+            throw RuntimeFailure(error.message, status: .usage)
+        }
+        if command.usesTracefs, PrivateTracefs.mountIfMissing() == .mountedPrivately, command.common.verbose {
+            diagnostics.line(PrivateTracefs.mountedNote)
+        }
+        return overrides
     }
 
     private func usage(_ error: UsageError) -> ExitStatus {

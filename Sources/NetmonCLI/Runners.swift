@@ -1,5 +1,6 @@
 import BPFKit
 import CNetmonBPF
+import NetmonJobs
 
 /// The two shapes of a netmon run: a report every interval, or events as they come.
 public enum Runner {

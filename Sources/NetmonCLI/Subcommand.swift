@@ -1,4 +1,5 @@
 import BPFKit
+import NetmonJobs
 
 /// One netmon subcommand: its help, its parsed options, and its run.
 public protocol Subcommand {
@@ -18,15 +19,16 @@ public protocol Subcommand {
     /// Runs until the user stops it, the count is reached, or something fails.
     func run(_ context: RunContext) throws
 
-    /// The jobs its BPF programs do and their variants, best first (`netmon kernel` reports them).
-    static var variantGroups: [VariantGroup] { get }
+    /// Whether this run may attach classic tracepoints (the accept exits), for which the router
+    /// mounts tracefs privately, before the command runs, if the host has not mounted it.
+    var usesTracefs: Bool { get }
 }
 
 extension Subcommand {
-    public static var variantGroups: [VariantGroup] { [] }
+    public var usesTracefs: Bool { false }
 }
 
-/// What a running command writes to, and how it picks its programs.
+/// What a running command writes to, and how its jobs pick their programs.
 public struct RunContext {
     /// Buffered standard output; flush at the end of each interval or burst of events.
     public let output: OutputWriter
@@ -34,31 +36,16 @@ public struct RunContext {
     public let diagnostics: Diagnostics
     /// --verbose: say which variant each job uses.
     public let verbose: Bool
-    /// Variants forced through NETMON_FORCE_VARIANT (tests of older kernels' paths).
-    public let variantOverrides: VariantOverrides
-    /// Every command of this netmon (for commands about the others: `netmon kernel`).
-    public let commands: [any Subcommand.Type]
+    /// What the jobs choose their variants with: the forced ones (NETMON_FORCE_VARIANT), and with
+    /// --verbose a line per part: `netmon: bytes.send: tp_btf (tracepoint sock:sock_send_length (Linux 6.3+))`.
+    public let chooser: VariantChooser
 
     public init(output: OutputWriter, diagnostics: Diagnostics, verbose: Bool = false,
-                variantOverrides: VariantOverrides = VariantOverrides(), commands: [any Subcommand.Type] = []) {
+                variantOverrides: VariantOverrides = VariantOverrides()) {
         self.output = output
         self.diagnostics = diagnostics
         self.verbose = verbose
-        self.variantOverrides = variantOverrides
-        self.commands = commands
-    }
-
-    /// Enables the variant of `group` this kernel supports (or the forced one) and, with --verbose,
-    /// says which: `netmon: bytes.send: tp_btf (tracepoint sock:sock_send_length (Linux 6.3+))`.
-    @discardableResult
-    public func choose(_ group: VariantGroup, in spec: borrowing BPFObjectSpec,
-                       probe: KernelProbe) throws(BPFError) -> ProgramVariant {
-        let variant = try spec.choose(group, probe: probe, overrides: variantOverrides)
-        if verbose {
-            let needs = variant.requirements.map(\.description).joined(separator: ", ")
-            diagnostics.line("netmon: \(group.name): \(variant.name)\(needs.isEmpty ? "" : " (\(needs))")")
-        }
-        return variant
+        chooser = VariantChooser(overrides: variantOverrides, announce: verbose ? { diagnostics.line($0) } : nil)
     }
 
     /// The line tests and benchmarks wait for: every program is attached and tracing has begun.

@@ -1,3 +1,5 @@
+import NetmonJobs
+
 /// Range-checked parsers for option values; each failure names the option and the bad value.
 public enum ValueParser {
     /// Seconds between reports: a finite number greater than 0, fractions allowed ("0.5").
@@ -46,10 +48,8 @@ public enum ValueParser {
     }
 }
 
-/// Which address family a command reports (`-4`, `-6`, or both).
-public enum AddressFamilyFilter: Sendable, Equatable {
-    case both, ipv4, ipv6
-
+/// `-4` and `-6`.
+extension AddressFamilyFilter {
     public static let specs = [
         OptionSpec("4", "ipv4", help: "IPv4 only (IPv4-mapped IPv6 addresses count as IPv4)"),
         OptionSpec("6", "ipv6", help: "IPv6 only (IPv4-mapped IPv6 addresses excluded)"),

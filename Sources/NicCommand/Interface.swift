@@ -1,14 +1,13 @@
 import BPFKit
 import Glibc
 import NetmonCLI
+import NetmonJobs
 
 /// A network interface of the namespace netmon runs in, identified the way the kernel does:
 /// by ifindex and network namespace, never by name (two namespaces can both have an `eth0`).
 struct Interface {
     let name: String
     let index: UInt32
-    /// The inode number of /proc/self/ns/net: the kernel's `net->ns.inum` of our namespace.
-    let namespaceInode: UInt32
 
     /// Throws a usage error (exit status 2) when there is no such interface.
     init(named name: String) throws {
@@ -18,16 +17,6 @@ struct Interface {
         }
         self.name = name
         self.index = index
-        namespaceInode = try Self.currentNamespaceInode()
-    }
-
-    /// The inode number of /proc/self/ns/net: the kernel's `net->ns.inum` of our namespace.
-    static func currentNamespaceInode() throws -> UInt32 {
-        var status = stat()
-        guard stat("/proc/self/ns/net", &status) == 0 else {
-            throw RuntimeFailure("cannot identify this network namespace: \(String(cString: strerror(errno)))")
-        }
-        return UInt32(truncatingIfNeeded: status.st_ino)
     }
 
     /// Whether the interface still exists (by index, so a rename does not count as gone).

@@ -1,6 +1,7 @@
 import BPFKit
 import CNetmonBPF
 import NetmonCLI
+import NetmonJobs
 
 /// `netmon nic`: bytes and packets per TX and RX queue of one interface, every interval.
 public struct NicCommand: Subcommand {
@@ -45,8 +46,6 @@ public struct NicCommand: Subcommand {
             """
     )
 
-    public static var variantGroups: [VariantGroup] { NicProgram.groups }
-
     public let common: CommonOptions
     let interfaceName: String
     let interval: Double
@@ -72,26 +71,11 @@ public struct NicCommand: Subcommand {
         let interface = try Interface(named: interfaceName)
         let queues = interface.queueCounts
 
-        let spec = try EmbeddedObject.open("nic")
-        do {
-            // Probing needs the kernel's BTF only until load (which reads its own copy): free it first.
-            let probe = try KernelProbe()
-            for group in NicProgram.groups {
-                try context.choose(group, in: spec, probe: probe)
-            }
-        }
-        try spec.setConstant("nic_config", to: nic_config(ifindex: interface.index,
-                                                          netns_inum: interface.namespaceInode,
-                                                          counts_link_header: interface.countsLinkHeader ? 1 : 0,
-                                                          all_interfaces: 0))
-        try spec.setMaxEntries(UInt32(queues.tx), map: "nic_tx_queues")
-        try spec.setMaxEntries(UInt32(queues.rx), map: "nic_rx_queues")
-        var object = try spec.load()
-        try object.attachAll()
-
-        let tx = try object.map(named: "nic_tx_queues")
-        let rx = try object.map(named: "nic_rx_queues")
-        var previous = (tx: try Self.read(tx), rx: try Self.read(rx))
+        let job = try NicJob(.interface(ifindex: interface.index, countsLinkHeader: interface.countsLinkHeader,
+                                        txQueues: queues.tx, rxQueues: queues.rx),
+                             chooser: context.chooser)
+        let slots = job.queueSlots
+        var previous = try job.readInterface()
         var warnedAboutQueues = false
         context.announceTracing()
 
@@ -99,7 +83,7 @@ public struct NicCommand: Subcommand {
             guard interface.exists else {
                 throw RuntimeFailure("interface '\(interface.name)' disappeared")
             }
-            let current = (tx: try Self.read(tx), rx: try Self.read(rx))
+            let current = try job.readInterface()
             let report = NicReport(interface: interface.name, seconds: seconds,
                                    tx: DirectionReport(from: previous.tx, to: current.tx, seconds: seconds),
                                    rx: DirectionReport(from: previous.rx, to: current.rx, seconds: seconds))
@@ -109,22 +93,11 @@ public struct NicCommand: Subcommand {
             try context.output.flush()
 
             let grown = interface.queueCounts
-            if !warnedAboutQueues, grown.tx > tx.maxEntries || grown.rx > rx.maxEntries {
+            if !warnedAboutQueues, grown.tx > slots.tx || grown.rx > slots.rx {
                 warnedAboutQueues = true
                 context.diagnostics.line(
                     "netmon: \(interface.name) now has \(grown.tx) TX and \(grown.rx) RX queues; restart netmon to count the new ones")
             }
         }
-    }
-
-    /// Every queue's counters, summed over the CPUs.
-    static func read(_ map: BPFMap) throws(BPFError) -> QueueCounters {
-        var counters = QueueCounters(bytes: [], packets: [])
-        for queue in 0..<UInt32(map.maxEntries) {
-            let perCPU = try map.lookupPerCPU(queue, as: nic_queue_counters.self)
-            counters.bytes.append(perCPU.reduce(0) { $0 &+ $1.bytes })
-            counters.packets.append(perCPU.reduce(0) { $0 &+ $1.packets })
-        }
-        return counters
     }
 }

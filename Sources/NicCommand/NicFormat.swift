@@ -1,4 +1,5 @@
 import NetmonCLI
+import NetmonJobs
 
 /// How a nic report is printed: netqtop's table (with its throughput columns), or one JSON line.
 enum NicFormat {

@@ -1,13 +1,7 @@
-/// Cumulative counters of one direction's queues, as read from the kernel.
-struct QueueCounters: Equatable {
-    var bytes: [UInt64]
-    var packets: [UInt64]
+import NetmonJobs
 
-    init(bytes: [UInt64], packets: [UInt64]) {
-        self.bytes = bytes
-        self.packets = packets
-    }
-}
+/// Cumulative counters of one direction's queues, as read from the kernel.
+typealias QueueCounters = NicJob.QueueCounters
 
 /// One queue's (or the total's) traffic over an interval.
 struct QueueRate: Equatable {

@@ -1,6 +1,6 @@
 import BPFKit
-import BytesCommand
 import NetmonCLI
+import NetmonJobs
 
 /// `netmon_tcp_bytes_total{direction,family,comm}`: TCP bytes moved by send and receive calls,
 /// counted as `netmon bytes` counts them and summed per process name. The kernel's flow maps are
@@ -8,15 +8,15 @@ import NetmonCLI
 /// ended keep their contribution.
 final class BytesSource: MetricSource, @unchecked Sendable {
     let name = "bytes"
-    private var feed: BytesFeed
+    private let job: BytesJob
     private let comms: CommLabels
     private let counts = CounterTable<ProcessKey>()
     /// Drains come from both threads; FlowMaps' map flip must not interleave.
-    private let lock = Mutex()
+    private let lock = Lock()
     private var lastDrain: UInt64 = 0
 
-    init(_ context: RunContext, comms: CommLabels) throws {
-        feed = try BytesFeed(context)
+    init(chooser: VariantChooser, comms: CommLabels) throws {
+        job = try BytesJob(BytesJob.everything, chooser: chooser)
         self.comms = comms
     }
 
@@ -30,15 +30,15 @@ final class BytesSource: MetricSource, @unchecked Sendable {
 
     private func drain() throws {
         try lock.withLock {
-            for moved in try feed.drain() {
-                let comm = comms.label(moved.comm, family: moved.ipVersion)
-                if moved.rxBytes > 0 { counts.add(ProcessKey(direction: "rx", family: moved.ipVersion, comm: comm), moved.rxBytes) }
-                if moved.txBytes > 0 { counts.add(ProcessKey(direction: "tx", family: moved.ipVersion, comm: comm), moved.txBytes) }
+            for moved in try job.drain() {
+                let comm = comms.label(moved.comm, family: moved.version)
+                if moved.rxBytes > 0 { counts.add(ProcessKey(direction: "rx", family: moved.version, comm: comm), moved.rxBytes) }
+                if moved.txBytes > 0 { counts.add(ProcessKey(direction: "tx", family: moved.version, comm: comm), moved.txBytes) }
             }
         }
     }
 
-    func lostEvents() -> UInt64 { lock.withLock { feed.droppedUpdates } }
+    func lostEvents() -> UInt64 { lock.withLock { job.lostEvents } }
 
     func collect() throws -> [MetricFamily] {
         try drain()

@@ -7,7 +7,7 @@ final class CommLabels: @unchecked Sendable {
     static let rememberedFolds = 65536
 
     let limit: Int
-    private let lock = Mutex()
+    private let lock = Lock()
     private var admitted: [Int: Set<String>] = [:]
     private var folded: [Int: Set<String>] = [:]
     private var foldedBeyondMemory: [Int: UInt64] = [:]
@@ -51,7 +51,7 @@ final class CommLabels: @unchecked Sendable {
 
 /// Counters by label set, written by one thread and read by another.
 final class CounterTable<Key: Hashable & Comparable & Sendable>: @unchecked Sendable {
-    private let lock = Mutex()
+    private let lock = Lock()
     private var counts: [Key: UInt64] = [:]
 
     func add(_ key: Key, _ amount: UInt64 = 1) {

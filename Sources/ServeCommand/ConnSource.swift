@@ -1,36 +1,32 @@
 import BPFKit
-import ConnCommand
 import NetmonCLI
+import NetmonJobs
 
 /// `netmon_tcp_connections_total{direction,family,comm}`: connections established, counted as
 /// `netmon conn` prints them (connect when the handshake completes, accept when accept() returns).
 final class ConnSource: MetricSource, @unchecked Sendable {
     let name = "conn"
-    private let object: BPFObject
-    private let lost: BPFMap
+    private let job: ConnJob
     private let counts = CounterTable<ProcessKey>()
-    private let consuming = Mutex()
+    private let consuming = Lock()
 
-    init(_ context: RunContext, comms: CommLabels) throws {
-        var object = try ConnFeed.load(context)
-        try object.attachAll()
+    init(chooser: VariantChooser, comms: CommLabels) throws {
+        job = try ConnJob(ConnFilter(), chooser: chooser)
         let counts = counts
-        try object.readRingBuffer(ConnFeed.events) { record in
-            guard let connection = ConnFeed.decode(record) else { return }
-            counts.add(ProcessKey(direction: connection.accepted ? "accept" : "connect", family: connection.ipVersion,
-                                  comm: comms.label(connection.comm, family: connection.ipVersion)))
+        try job.onEvent { connection in
+            let family = connection.local.version
+            counts.add(ProcessKey(direction: connection.direction.rawValue, family: family,
+                                  comm: comms.label(connection.comm, family: family)))
         }
-        lost = try object.map(named: "lost_events")
-        self.object = object
     }
 
     /// Reads the ring buffer: from the main thread's tick, and before every scrape so that a
     /// scrape counts every event up to its moment. libbpf's reader is not for two threads at once.
     func poll() throws {
-        try consuming.withLock { _ = try object.consumeRingBuffers() }
+        try consuming.withLock { try job.consume() }
     }
 
-    func lostEvents() -> UInt64 { (try? lost.sumPerCPU(UInt32(0))) ?? 0 }
+    func lostEvents() -> UInt64 { job.lostEvents }
 
     func collect() throws -> [MetricFamily] {
         try poll()

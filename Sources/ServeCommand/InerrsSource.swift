@@ -1,6 +1,6 @@
 import BPFKit
-import InerrsCommand
 import NetmonCLI
+import NetmonJobs
 
 /// `netmon_tcp_rejected_segments_total{reason,family}`: incoming TCP segments the kernel rejected,
 /// counted as `netmon inerrs` prints them (its default reason set), with the running kernel's
@@ -13,32 +13,28 @@ final class InerrsSource: MetricSource, @unchecked Sendable {
     }
 
     let name = "inerrs"
-    private var feed: InerrsFeed
-    private let lost: BPFMap
+    private let job: InerrsJob
     private let counts = CounterTable<Key>()
-    private let consuming = Mutex()
+    private let consuming = Lock()
 
-    init(_ context: RunContext) throws {
-        feed = try InerrsFeed(context)
-        for reason in feed.reportedReasons {
+    init(chooser: VariantChooser) throws {
+        job = try InerrsJob(InerrsJob.Configuration(), chooser: chooser)
+        for reason in job.reportedReasons {
             for family in [4, 6] { counts.touch(Key(reason: reason, family: family)) }
         }
         let counts = counts
-        let decode = feed.decoder()
-        try feed.object.readRingBuffer(InerrsFeed.events) { record in
-            guard let rejected = decode(record) else { return }
+        try job.onEvent { rejected in
             counts.add(Key(reason: rejected.reason, family: rejected.ipVersion))
         }
-        lost = try feed.object.map(named: "lost_events")
     }
 
     /// Reads the ring buffer: from the main thread's tick, and before every scrape so that a
     /// scrape counts every event up to its moment. libbpf's reader is not for two threads at once.
     func poll() throws {
-        try consuming.withLock { _ = try feed.object.consumeRingBuffers() }
+        try consuming.withLock { try job.consume() }
     }
 
-    func lostEvents() -> UInt64 { (try? lost.sumPerCPU(UInt32(0))) ?? 0 }
+    func lostEvents() -> UInt64 { job.lostEvents }
 
     func collect() throws -> [MetricFamily] {
         try poll()

@@ -1,11 +1,12 @@
 import HTTPResponder
 import NetmonCLI
+import NetmonJobs
 
 /// What the HTTP server answers: /metrics in the format the client prefers, a small index page
 /// at /, and 404 elsewhere.
 final class MetricsPage: @unchecked Sendable {
     private let diagnostics: Diagnostics
-    private let lock = Mutex()
+    private let lock = Lock()
     private var sources: [any MetricSource] = []
     private var comms = CommLabels()
     private var failedBefore = false

@@ -1,34 +1,28 @@
 import BPFKit
 import Glibc
 import NetmonCLI
-import NicCommand
+import NetmonJobs
 
 /// `netmon_nic_queue_bytes_total` and `netmon_nic_queue_packets_total`: every queue of every
 /// interface of netmon's network namespace (or of the -n interfaces), counted as `netmon nic`
 /// counts, read from the kernel's map at each scrape.
 final class NicSource: MetricSource, @unchecked Sendable {
     let name = "nic"
-    private let object: BPFObject
-    private let queues: BPFMap
-    private let uncounted: BPFMap
+    private let job: NicJob
     /// Only these interface names, when -n was given. Applied here rather than in the kernel: a
     /// named interface may not exist yet, or be re-created with another ifindex, and its first
     /// packets must count; the kernel's cost per packet is the same either way.
     private let only: Set<String>?
-    private let lock = Mutex()
+    private let lock = Lock()
     /// Names by ifindex, kept after an interface goes away so that its series keep their label.
     private var names: [UInt32: String] = [:]
 
-    init(_ context: RunContext, interfaces: [String]?) throws {
-        var object = try NicAllInterfaces.load(context)
-        try object.attachAll()
-        queues = try object.map(named: "nic_all_queues")
-        uncounted = try object.map(named: "nic_uncounted")
-        self.object = object
+    init(chooser: VariantChooser, interfaces: [String]?) throws {
+        job = try NicJob(.allInterfaces, chooser: chooser)
         only = interfaces.map(Set.init)
     }
 
-    func lostEvents() -> UInt64 { (try? uncounted.sumPerCPU(UInt32(0))) ?? 0 }
+    func lostEvents() -> UInt64 { job.lostEvents }
 
     func collect() throws -> [MetricFamily] {
         struct Key: Hashable, Comparable {
@@ -40,7 +34,7 @@ final class NicSource: MetricSource, @unchecked Sendable {
             }
         }
         let present = Self.presentInterfaces()
-        let counts = try NicAllInterfaces.read(queues)
+        let counts = try job.readAllInterfaces()
         var totals: [Key: (bytes: UInt64, packets: UInt64)] = [:]
         lock.withLock {
             for interface in present { names[interface.ifindex] = interface.name }

@@ -1,6 +1,7 @@
 import BPFKit
 import Glibc
 import NetmonCLI
+import NetmonJobs
 
 /// `netmon_build_info` and the process_* families every Prometheus client library exposes, from
 /// /proc/self.

@@ -3,6 +3,7 @@ import Glibc
 import HTTPResponder
 import NetmonCLI
 import WebConfig
+import NetmonJobs
 
 /// `netmon serve`: the jobs' counters as Prometheus/OpenMetrics metrics over HTTP.
 public struct ServeCommand: Subcommand {
@@ -79,8 +80,6 @@ public struct ServeCommand: Subcommand {
             """
     )
 
-    public static var variantGroups: [VariantGroup] { [] }
-
     public let common: CommonOptions
     let listen: ListenAddress
     let interfaces: [String]?
@@ -148,6 +147,9 @@ public struct ServeCommand: Subcommand {
         }
     }
 
+    /// conn's and inerrs' accept programs use the accept syscalls' tracepoints where tracefs is mounted.
+    public var usesTracefs: Bool { true }
+
     public func run(_ context: RunContext) throws {
         let web = try loadWebConfig()
         let gate = web.map { WebGate($0.config) }
@@ -165,14 +167,13 @@ public struct ServeCommand: Subcommand {
         } catch {
             throw RuntimeFailure("cannot serve on \(listen): \(error)")
         }
-        // Every source loads before the server's thread starts: conn may move netmon into a mount
-        // namespace of its own (PrivateTracefs), which a multi-threaded process cannot.
         let comms = CommLabels()
+        let chooser = context.chooser
         let makers: [(String, () throws -> any MetricSource)] = [
-            ("nic", { try NicSource(context, interfaces: interfaces) }),
-            ("conn", { try ConnSource(context, comms: comms) }),
-            ("bytes", { try BytesSource(context, comms: comms) }),
-            ("inerrs", { try InerrsSource(context) }),
+            ("nic", { try NicSource(chooser: chooser, interfaces: interfaces) }),
+            ("conn", { try ConnSource(chooser: chooser, comms: comms) }),
+            ("bytes", { try BytesSource(chooser: chooser, comms: comms) }),
+            ("inerrs", { try InerrsSource(chooser: chooser) }),
         ]
         var sources: [any MetricSource] = []
         for (name, make) in makers {
@@ -184,6 +185,8 @@ public struct ServeCommand: Subcommand {
                 context.diagnostics.line("netmon: serving without the \(name) metrics: \(error)")
                 if context.verbose, let log = error.log { context.diagnostics.line(log) }
             } catch let error as RuntimeFailure {
+                context.diagnostics.line("netmon: serving without the \(name) metrics: \(error.message)")
+            } catch let error as JobFailure {
                 context.diagnostics.line("netmon: serving without the \(name) metrics: \(error.message)")
             }
         }

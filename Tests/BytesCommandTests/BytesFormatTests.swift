@@ -1,4 +1,5 @@
 import NetmonCLI
+@testable import NetmonJobs
 import Testing
 
 @testable import BytesCommand

@@ -1,5 +1,6 @@
 import BPFKit
 import NetmonCLI
+@testable import NetmonJobs
 import Testing
 
 @testable import BytesCommand
@@ -10,7 +11,7 @@ struct BytesObjectTests {
     @Test("programs and maps the command uses exist")
     func names() throws {
         let spec = try EmbeddedObject.open("bytes")
-        let named = BytesProgram.groups.flatMap(\.programs) + BytesProgram.socketStoragePrograms
+        let named = BytesProgram.parts.flatMap(\.group.programs) + BytesProgram.socketStoragePrograms
         #expect(Set(spec.programNames) == Set(named))
         let maps = Set(spec.mapNames)
         for name in ["bytes_flows_0", "bytes_flows_1", "bytes_generation", "bytes_in_flight", "bytes_dropped",

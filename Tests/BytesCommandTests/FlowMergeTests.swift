@@ -1,5 +1,6 @@
 import CNetmonBPF
 import NetmonCLI
+@testable import NetmonJobs
 import Testing
 
 @testable import BytesCommand

@@ -2,6 +2,7 @@ import CNetmonBPF
 import Glibc
 import Testing
 import NetmonCLI
+@testable import NetmonJobs
 @testable import ConnCommand
 
 @Suite("conn output")

@@ -1,6 +1,7 @@
 import BPFKit
 import Testing
 import NetmonCLI
+@testable import NetmonJobs
 @testable import ConnCommand
 
 @Suite("conn BPF object")

@@ -1,5 +1,6 @@
 import Testing
 import NetmonCLI
+@testable import NetmonJobs
 @testable import ConnCommand
 
 @Suite("conn options")

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 @testable import InerrsCommand
 import NetmonCLI
+@testable import NetmonJobs
 
 @Suite("inerrs: drop reasons")
 struct DropReasonsTests {
@@ -107,7 +108,7 @@ struct InerrsOptionsTests {
     @Test("the configuration carries the reasons as a bitmap")
     func config() {
         let config = InerrsConfig.make(reasons: [3, 64, 130, 255, 300], ownerPID: 7, family: .ipv6,
-                                       storage: .init(owners: "sk_storage", drop: "reason"))
+                                       storage: .init(owners: .socketStorage, drop: .reason))
         #expect(config.reasons.0 == 1 << 3)
         #expect(config.reasons.1 == 1)
         #expect(config.reasons.2 == 1 << 2)
@@ -118,18 +119,18 @@ struct InerrsOptionsTests {
 
     @Test("socket-local storage is read by drop programs only where both sides allow it")
     func storageFlags() {
-        #expect(InerrsConfig.Storage(owners: "sk_storage", drop: "rx_sk") == .init(owners: "sk_storage", drop: "reason"))
-        let hash = InerrsConfig.Storage(owners: "index", drop: "rx_sk")
+        #expect(InerrsConfig.Storage(owners: .socketStorage, drop: .rxSocket) == .init(owners: .socketStorage, drop: .reason))
+        let hash = InerrsConfig.Storage(owners: .index, drop: .rxSocket)
         #expect(!hash.socketLocal && !hash.dropReadsIt)
-        // A drop variant that is no BTF-typed program (e.g. a kprobe) cannot call the helper.
-        let kprobe = InerrsConfig.Storage(owners: "sk_storage", drop: "kprobe")
-        #expect(kprobe.socketLocal && !kprobe.dropReadsIt)
+        // A drop variant that is no BTF-typed program (an fexit program) cannot call the helper.
+        let fexit = InerrsConfig.Storage(owners: .socketStorage, drop: .fexit)
+        #expect(fexit.socketLocal && !fexit.dropReadsIt)
     }
 
     @Test("every program the variant groups name is in the embedded object")
     func programsExist() throws {
         let spec = try EmbeddedObject.open("inerrs")
-        for program in InerrsProgram.groups.flatMap(\.programs) {
+        for program in InerrsProgram.parts.flatMap(\.programs) {
             #expect(throws: Never.self) { try spec.setAutoload(true, program: program) }
         }
     }
@@ -142,7 +143,7 @@ struct InerrsOptionsTests {
             try spec.setAutoload(program == InerrsProgram.holdersIterator, program: program)
         }
         try spec.setConstant("inerrs_config", to: InerrsConfig.make(reasons: [], ownerPID: nil, family: .both,
-                                                                    storage: .init(owners: "sk_storage", drop: "reason")))
+                                                                    storage: .init(owners: .socketStorage, drop: .reason)))
         let loads: Bool
         do {
             _ = try spec.load()
@@ -163,7 +164,7 @@ struct InerrsOptionsTests {
         #expect(arguments.first == "struct sk_buff *")
         let rxSocket = arguments.count >= 4 && arguments[3] == "struct sock *"
         let spec = try EmbeddedObject.open("inerrs")
-        let chosen = try spec.choose(InerrsProgram.drop, probe: probe)
+        let chosen = try spec.choose(InerrsProgram.drop.group, probe: probe)
         #expect(chosen.name == (rxSocket ? "rx_sk" : "reason"))
     }
 }

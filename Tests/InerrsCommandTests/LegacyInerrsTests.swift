@@ -4,6 +4,7 @@ import Foundation
 import Testing
 @testable import InerrsCommand
 import NetmonCLI
+@testable import NetmonJobs
 
 @Suite("inerrs: kernels without drop reasons")
 struct LegacyInerrsTests {
@@ -37,7 +38,7 @@ struct LegacyInerrsTests {
             0000000000000000 T tcp_v4_rcv
             0000000000000000 T tcp_v4_do_rcv
             """
-        #expect(throws: RuntimeFailure.self) { try KernelCodeRanges.ranges(kallsyms: kallsyms) }
+        #expect(throws: JobFailure.self) { try KernelCodeRanges.ranges(kallsyms: kallsyms) }
     }
 
     @Test("the running kernel's functions are found (root only: others see zero addresses)",

@@ -1,4 +1,5 @@
 import NetmonCLI
+import NetmonJobs
 import Testing
 
 @Suite("Option parsing")

@@ -1,5 +1,6 @@
 import Glibc
 import NetmonCLI
+import NetmonJobs
 import Testing
 @testable import NicCommand
 

@@ -1,5 +1,6 @@
 import CNetmonBPF
 import NetmonCLI
+import NetmonJobs
 import Testing
 @testable import ServeCommand
 

@@ -1,5 +1,6 @@
 import HTTPResponder
 import NetmonCLI
+import NetmonJobs
 import Testing
 @testable import ServeCommand
 

@@ -1,20 +1,4 @@
-import NetmonCLI
-
-/// What one process moved on one connection during one interval.
-struct FlowRow: Equatable {
-    let pid: UInt32
-    let comm: String
-    let source: IPAddress
-    let sourcePort: UInt16
-    let destination: IPAddress
-    let destinationPort: UInt16
-    let rxBytes: UInt64
-    let txBytes: UInt64
-
-    /// 4 or 6; an IPv4-mapped IPv6 connection is 4 (the kernel already stores it as IPv4).
-    var version: Int { source.version == 6 || destination.version == 6 ? 6 : 4 }
-    var totalBytes: UInt64 { rxBytes &+ txBytes }
-}
+import NetmonJobs
 
 /// Everything printed for one interval: the rows, busiest first, split by address family.
 struct BytesReport: Equatable {

@@ -1,3 +1,4 @@
+import BPFKit
 import Glibc
 
 /// Makes tracefs available to this process alone when the host has not mounted it, so the
@@ -9,14 +10,19 @@ import Glibc
 /// host) and mounts tracefs there; libbpf reads the tracepoint ids from it. The attached
 /// tracepoints do not depend on the mount, and netmon opens nothing else by path that a private
 /// mount namespace would change. Needs CAP_SYS_ADMIN; without it nothing happens.
+///
+/// A process-wide change that a multi-threaded process cannot make (unshare(CLONE_NEWNS) fails
+/// with EINVAL once threads share the fs context): the CLI settles it once, before any command
+/// runs, never a job's loader.
 public enum PrivateTracefs {
     public static let mountPoint = "/sys/kernel/tracing"
 
-    public enum Outcome { case alreadyMounted, mountedPrivately, unavailable }
+    public enum Outcome: Sendable { case alreadyMounted, mountedPrivately, unavailable }
 
-    /// Whether tracefs was there, is now mounted for this process alone, or cannot be had.
+    /// Whether tracefs was there (at either of its mount points), is now mounted for this process
+    /// alone, or cannot be had.
     public static func mountIfMissing() -> Outcome {
-        if access(mountPoint + "/events", F_OK) == 0 { return .alreadyMounted }
+        if Tracefs.root != nil { return .alreadyMounted }
         guard access(mountPoint, F_OK) == 0,
               unshareMountNamespace()
         else { return .unavailable }
@@ -26,12 +32,9 @@ public enum PrivateTracefs {
         return access(mountPoint + "/events", F_OK) == 0 ? .mountedPrivately : .unavailable
     }
 
-    /// Mounts tracefs privately if the host has not, and says so on stderr.
-    public static func mountIfNeeded(_ context: RunContext) {
-        if mountIfMissing() == .mountedPrivately {
-            context.diagnostics.line("netmon: tracefs was not mounted; netmon mounted it in a mount namespace of its own (the host's mounts are unchanged)")
-        }
-    }
+    /// What --verbose says when netmon mounted it.
+    public static let mountedNote =
+        "netmon: tracefs was not mounted; netmon mounted it in a mount namespace of its own (the host's mounts are unchanged)"
 
     /// unshare(CLONE_NEWNS). Glibc declares unshare(2) only under _GNU_SOURCE, which Swift's
     /// Glibc module does not define, so it is looked up by name.

@@ -1,7 +1,6 @@
 import BPFKit
 import CNetmonBPF
 import Glibc
-import NetmonCLI
 
 /// Where the kernel functions that free rejected segments with kfree_skb() lie, from /proc/kallsyms:
 /// the legacy drop program maps skb:kfree_skb's `location` (an address inside the function that
@@ -16,7 +15,7 @@ enum KernelCodeRanges {
     /// The configuration of the legacy programs for the running kernel.
     static func config() throws -> inerrs_legacy_config {
         guard let text = KernelFile.read("/proc/kallsyms") else {
-            throw RuntimeFailure("inerrs: cannot read /proc/kallsyms, where the kernel's function addresses are")
+            throw JobFailure("inerrs: cannot read /proc/kallsyms, where the kernel's function addresses are")
         }
         let ranges = try self.ranges(kallsyms: text)
         var config = inerrs_legacy_config()
@@ -42,10 +41,10 @@ enum KernelCodeRanges {
         // IPv6 may be a module that is not loaded; IPv4 is always there.
         let missing = ["tcp_v4_rcv", "tcp_v4_do_rcv"].filter { function in !found.contains { $0.function == function } }
         guard missing.isEmpty else {
-            throw RuntimeFailure("inerrs: /proc/kallsyms shows no address for \(missing.joined(separator: ", ")) (run as root, with kernel.kptr_restrict below 2)")
+            throw JobFailure("inerrs: /proc/kallsyms shows no address for \(missing.joined(separator: ", ")) (run as root, with kernel.kptr_restrict below 2)")
         }
         guard found.count <= Int(INERRS_LEGACY_RANGES) else {
-            throw RuntimeFailure("inerrs: the kernel splits its TCP receive functions into \(found.count) parts; netmon handles \(INERRS_LEGACY_RANGES)")
+            throw JobFailure("inerrs: the kernel splits its TCP receive functions into \(found.count) parts; netmon handles \(INERRS_LEGACY_RANGES)")
         }
         let starts = symbols.addresses.sorted()
         return found.map { entry in

@@ -1,3 +1,5 @@
+import BPFKit
+
 /// Kernel features that more than one command's programs need, named once so that every command
 /// probes them the same way and its messages name them the same way.
 extension KernelRequirement {
@@ -25,4 +27,16 @@ extension KernelRequirement {
     /// The kfunc that makes a pointer read from memory a BTF pointer again, so that a program
     /// follows an fd to its socket with plain loads instead of a helper call per field.
     public static let readOnlyCast = KernelRequirement(.function("bpf_rdonly_cast"), "kfunc bpf_rdonly_cast (Linux 6.2+)")
+}
+
+/// Where conn and inerrs see accept() return a socket, in the same four ways (their accept parts).
+public enum AcceptExitVariant: String, Sendable {
+    /// The accept syscalls' own exit tracepoints, following the fd with plain loads.
+    case syscalls
+    /// Every syscall's exit, with plain loads.
+    case sysExit = "sys_exit"
+    /// The accept syscalls' exits, with CO-RE helper reads (no bpf_rdonly_cast).
+    case syscallsCore = "syscalls_core"
+    /// Every syscall's exit, with CO-RE helper reads.
+    case sysExitCore = "sys_exit_core"
 }

@@ -1,19 +1,18 @@
 import BPFKit
 import CNetmonBPF
-import NetmonCLI
 
 /// The BPF program's read-only configuration.
 enum InerrsConfig {
     /// Where the chosen variants keep and read socket owners.
     struct Storage: Equatable {
-        /// Owners live in socket-local storage (the owners variant "sk_storage").
+        /// Owners live in socket-local storage (the owners variant sk_storage).
         let socketLocal: Bool
         /// The drop program is BTF-typed and may read that storage.
         let dropReadsIt: Bool
 
-        init(owners: String, drop: String) {
-            socketLocal = owners == "sk_storage"
-            dropReadsIt = socketLocal && InerrsProgram.dropVariantsReadingStorage.contains(drop)
+        init(owners: InerrsProgram.OwnersVariant, drop: InerrsProgram.DropVariant) {
+            socketLocal = owners == .socketStorage
+            dropReadsIt = socketLocal && drop.mayReadSocketStorage
         }
     }
 
@@ -27,11 +26,7 @@ enum InerrsConfig {
             }
         }
         config.owner_pid = ownerPID ?? 0
-        switch family {
-        case .both: config.ip_version = 0
-        case .ipv4: config.ip_version = 4
-        case .ipv6: config.ip_version = 6
-        }
+        config.ip_version = family.ipVersion
         config.sk_storage = storage.socketLocal ? 1 : 0
         config.drop_reads_storage = storage.dropReadsIt ? 1 : 0
         return config

@@ -13,9 +13,9 @@ enum LegacyPrograms {
     ]
 
     /// Sets the function ranges and turns off the optional programs this kernel cannot attach.
-    static func prepare(_ spec: borrowing BPFObjectSpec, variant: ProgramVariant, probe: KernelProbe) throws {
+    static func prepare(_ spec: borrowing BPFObjectSpec, variant: InerrsProgram.DropVariant, probe: KernelProbe) throws {
         try spec.setConstant("inerrs_legacy_config", to: KernelCodeRanges.config())
-        for (program, hook) in optional where variant.programs.contains(program) {
+        for (program, hook) in optional where variant == .fexit {
             try spec.setAutoload(probe.has(.hook(hook)), program: program)
         }
     }

@@ -8,21 +8,16 @@ extension VariantOverrides {
     /// cannot run fails with the reason.
     public static let environmentVariable = "NETMON_FORCE_VARIANT"
 
-    /// The forced variants, checked against the jobs `commands` have.
-    public static func fromEnvironment(commands: [any Subcommand.Type]) throws -> VariantOverrides {
+    /// The forced variants, checked against every job's parts; a malformed value or an unknown job
+    /// is a `notFound` error whose message names the variable.
+    public static func fromEnvironment() throws(BPFError) -> VariantOverrides {
         guard let value = getenv(environmentVariable).map({ String(cString: $0) }), !value.isEmpty else {
             return VariantOverrides()
         }
-        let overrides: VariantOverrides
-        do {
-            overrides = try VariantOverrides(parsing: value, source: environmentVariable)
-        } catch {
-            throw RuntimeFailure(error.message, status: .usage)
-        }
-        let groups = commands.flatMap { $0.variantGroups.map(\.name) }
+        let overrides = try VariantOverrides(parsing: value, source: environmentVariable)
+        let groups = Jobs.parts.map(\.name)
         if let unknown = overrides.unknownGroups(among: groups).first {
-            throw RuntimeFailure("\(environmentVariable): no job '\(unknown)' (jobs: \(groups.joined(separator: ", ")))",
-                                 status: .usage)
+            throw BPFError(.notFound, "\(environmentVariable): no job '\(unknown)' (jobs: \(groups.joined(separator: ", ")))")
         }
         return overrides
     }

@@ -1,27 +1,27 @@
 import CNetmonBPF
-import NetmonCLI
 
 /// What `-p`, `-P`, `-r`, `-4`/`-6` select; applied in the kernel (`struct conn_config`).
-struct ConnFilter: Sendable, Equatable {
-    var pid: UInt32?
+public struct ConnFilter: Sendable, Equatable {
+    public var pid: UInt32?
     /// Local ports (SPORT); empty means every port.
-    var localPorts: [UInt16] = []
+    public var localPorts: [UInt16] = []
     /// nil: both directions.
-    var direction: ConnectionDirection?
-    var family: AddressFamilyFilter = .both
+    public var direction: ConnectionDirection?
+    public var family: AddressFamilyFilter = .both
 
-    static let maxPorts = Int(CONN_MAX_PORTS)
+    public static let maxPorts = Int(CONN_MAX_PORTS)
 
-    /// Parses `-r`'s value.
-    static func direction(_ text: String, command: String) throws(UsageError) -> ConnectionDirection {
-        guard let direction = ConnectionDirection(rawValue: text) else {
-            throw UsageError("invalid direction '\(text)' for --role: expected 'connect' or 'accept'", command: command)
-        }
-        return direction
+    /// Every connection of both directions (serve).
+    public init(pid: UInt32? = nil, localPorts: [UInt16] = [], direction: ConnectionDirection? = nil,
+                family: AddressFamilyFilter = .both) {
+        self.pid = pid
+        self.localPorts = localPorts
+        self.direction = direction
+        self.family = family
     }
 
     /// The kernel-side configuration.
-    var config: conn_config {
+    public var config: conn_config {
         var config = conn_config()
         config.tgid = pid ?? 0
         config.ip_version = switch family {
@@ -39,7 +39,7 @@ struct ConnFilter: Sendable, Equatable {
     }
 
     /// Whether the connect (inet_sock_set_state) programs are needed.
-    var tracesConnects: Bool { direction != .accept }
+    public var tracesConnects: Bool { direction != .accept }
     /// Whether the accept (syscall exit) programs are needed.
-    var tracesAccepts: Bool { direction != .connect }
+    public var tracesAccepts: Bool { direction != .connect }
 }

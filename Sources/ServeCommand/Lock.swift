@@ -1,8 +1,8 @@
 import Glibc
 
 /// A pthread mutex for the state the main thread writes (ring-buffer events) and the HTTP thread
-/// reads (scrapes).
-final class Mutex: @unchecked Sendable {
+/// reads (scrapes). Not called Mutex: that would shadow Swift 6's Synchronization.Mutex.
+final class Lock: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 
     init() { pthread_mutex_init(mutex, nil) }

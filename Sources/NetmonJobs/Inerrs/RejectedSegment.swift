@@ -1,26 +1,25 @@
 import CNetmonBPF
 import Glibc
-import NetmonCLI
 
 /// One incoming TCP segment the kernel rejected, as printed.
-struct RejectedSegment: Equatable, Sendable {
-    let time: WallTime
+public struct RejectedSegment: Equatable, Sendable {
+    public let time: WallTime
     /// The destination socket's owner, or (ownerKnown false) the context the kernel dropped it in.
-    let pid: UInt32
-    let comm: String
-    let ownerKnown: Bool
-    let source: IPAddress
-    let sourcePort: UInt16
-    let destination: IPAddress
-    let destinationPort: UInt16
-    let reason: String
+    public let pid: UInt32
+    public let comm: String
+    public let ownerKnown: Bool
+    public let source: IPAddress
+    public let sourcePort: UInt16
+    public let destination: IPAddress
+    public let destinationPort: UInt16
+    public let reason: String
     /// "ESTABLISHED", "LISTEN", … or "-" when no socket was found.
-    let state: String
+    public let state: String
 
     /// IPv4-mapped addresses count as IPv4.
-    var ipVersion: Int { source.version }
+    public var ipVersion: Int { source.version }
 
-    init(time: WallTime, pid: UInt32, comm: String, ownerKnown: Bool, source: IPAddress, sourcePort: UInt16,
+    public init(time: WallTime, pid: UInt32, comm: String, ownerKnown: Bool, source: IPAddress, sourcePort: UInt16,
          destination: IPAddress, destinationPort: UInt16, reason: String, state: String) {
         self.time = time
         self.pid = pid

@@ -1,7 +1,7 @@
 import BPFKit
 import CNetmonBPF
 import Glibc
-import NetmonCLI
+
 
 /// Where the kernel counts: the two flow maps and the generation that picks the one its programs
 /// add to (BPFPrograms/bytes_flows.bpf.h explains the protocol), and the counts kept with each

@@ -1,25 +1,24 @@
 import CNetmonBPF
 import Glibc
-import NetmonCLI
 
 /// Which side opened a connection.
-enum ConnectionDirection: String, Sendable, Equatable {
+public enum ConnectionDirection: String, Sendable, Equatable {
     case connect, accept
 }
 
 /// One established TCP connection, as the kernel reported it (`struct conn_event`).
-struct Connection: Sendable, Equatable {
+public struct Connection: Sendable, Equatable {
     /// CLOCK_MONOTONIC nanoseconds of the establishment (connect) or of accept()'s return.
-    let timestampNanoseconds: UInt64
-    let pid: UInt32
-    let comm: String
-    let local: IPAddress
-    let localPort: UInt16
-    let remote: IPAddress
-    let remotePort: UInt16
-    let direction: ConnectionDirection
+    public let timestampNanoseconds: UInt64
+    public let pid: UInt32
+    public let comm: String
+    public let local: IPAddress
+    public let localPort: UInt16
+    public let remote: IPAddress
+    public let remotePort: UInt16
+    public let direction: ConnectionDirection
 
-    init(timestampNanoseconds: UInt64, pid: UInt32, comm: String, local: IPAddress, localPort: UInt16,
+    public init(timestampNanoseconds: UInt64, pid: UInt32, comm: String, local: IPAddress, localPort: UInt16,
          remote: IPAddress, remotePort: UInt16, direction: ConnectionDirection) {
         self.timestampNanoseconds = timestampNanoseconds
         self.pid = pid
@@ -32,7 +31,7 @@ struct Connection: Sendable, Equatable {
     }
 
     /// Decodes a ring-buffer record; nil if it is too short or carries an unknown direction.
-    init?(record: UnsafeRawBufferPointer) {
+    public init?(record: UnsafeRawBufferPointer) {
         guard record.count >= MemoryLayout<conn_event>.size else { return nil }
         let event = record.loadUnaligned(as: conn_event.self)
         guard let direction = Self.direction(event.direction) else { return nil }
