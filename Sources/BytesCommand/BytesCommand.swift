@@ -9,8 +9,8 @@ public struct BytesCommand: Subcommand {
     public static let summary = "TCP bytes per process and connection, every interval"
 
     static let options: [OptionSpec] = [
-        OptionSpec("p", "pid", value: "PID", help: "only this process (its process id, the tgid)"),
-        OptionSpec("i", "interval", value: "SEC", help: "seconds between reports; fractions allowed (default 1)"),
+        OptionSpec("p", "pid", value: "PID", help: "only this process (its process id, the tgid); warns if none runs now"),
+        OptionSpec("i", "interval", value: "SEC", help: "seconds between reports, 0.01 to 86400; fractions allowed (default 1)"),
     ] + AddressFamilyFilter.specs + [
         OptionSpec("C", "noclear", help: "do not clear the screen between reports"),
     ] + CommonOptions.specs(countMeaning: "intervals")
@@ -80,6 +80,7 @@ public struct BytesCommand: Subcommand {
     public func run(_ context: RunContext) throws {
         let loop = try EventLoop()
         try Privilege.require()
+        WatchedProcess.warnIfAbsent(pid, diagnostics: context.diagnostics)
 
         let job = try BytesJob(config, chooser: context.chooser)
         var droppedReported: UInt64 = 0

@@ -10,7 +10,7 @@ public struct ConnCommand: Subcommand {
     public static let summary = "every TCP connection as it is established, with its process"
 
     static let options: [OptionSpec] = [
-        OptionSpec("p", "pid", value: "PID", help: "only connections of process PID (every thread of it)"),
+        OptionSpec("p", "pid", value: "PID", help: "only connections of process PID (every thread of it); warns if none runs now"),
         OptionSpec("P", "port", value: "PORT[,PORT...]",
                    help: "only connections whose LOCAL port (SPORT) is one of these (up to \(ConnFilter.maxPorts))"),
         OptionSpec("r", "role", value: "connect|accept", help: "only connections opened here (connect) or accepted here (accept)"),
@@ -96,6 +96,7 @@ public struct ConnCommand: Subcommand {
     public func run(_ context: RunContext) throws {
         let loop = try EventLoop()
         try Privilege.require()
+        WatchedProcess.warnIfAbsent(filter.pid, diagnostics: context.diagnostics)
         let job = try ConnJob(filter, chooser: context.chooser)
 
         let format = ConnFormat(family: filter.family)

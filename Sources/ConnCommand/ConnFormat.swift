@@ -16,7 +16,7 @@ struct ConnFormat {
     }
 
     func row(_ connection: Connection, time: WallTime) -> String {
-        row([time.clock, String(connection.pid), TaskName.printable(connection.comm),
+        row([time.clock, String(connection.pid), connection.comm,
              String(connection.local.version), connection.remote.description, String(connection.remotePort),
              connection.local.description, String(connection.localPort), connection.direction.rawValue])
     }

@@ -4,22 +4,27 @@ import Glibc
 ///
 /// Every connection is bounded in what it may hold (`Limits.headBytes` of request head; bodies
 /// are refused) and how long it may take (`requestTimeout` to send a request or take a response,
-/// `idleTimeout` between requests of a kept-alive connection). Beyond `maxConnections` a new
-/// connection gets a 503 and is closed, so hostile or stuck clients can never pile up threads or
-/// memory. The handler runs on the server's thread, one request at a time.
+/// `idleTimeout` between requests of a kept-alive connection). Connection slots cannot be held by
+/// idle or slow clients: one client address has at most `maxPerAddress` connections and the
+/// server `maxConnections`; beyond either, the oldest connection of that address (or of all)
+/// that is not sending a response is closed to make room, idle ones first. Only when every
+/// connection is sending does a newcomer get a 503. The handler runs on the server's thread, one
+/// request at a time.
 public final class HTTPServer: @unchecked Sendable {
     public struct Limits: Sendable {
         public var headBytes: Int
         public var requestTimeout: Double
         public var idleTimeout: Double
         public var maxConnections: Int
+        public var maxPerAddress: Int
 
-        public init(headBytes: Int = 8192, requestTimeout: Double = 10, idleTimeout: Double = 75,
-                    maxConnections: Int = 64) {
+        public init(headBytes: Int = 8192, requestTimeout: Double = 5, idleTimeout: Double = 15,
+                    maxConnections: Int = 256, maxPerAddress: Int = 64) {
             self.headBytes = headBytes
             self.requestTimeout = requestTimeout
             self.idleTimeout = idleTimeout
             self.maxConnections = maxConnections
+            self.maxPerAddress = maxPerAddress
         }
     }
 
@@ -38,6 +43,9 @@ public final class HTTPServer: @unchecked Sendable {
     private let wakeRead: Int32
     private let wakeWrite: Int32
     private var connections: [ClientConnection] = []
+    /// Out of descriptors with nothing to close: the listener is left alone until then (monotonic
+    /// ns) rather than polled readable in a busy loop.
+    private var acceptPausedUntil: UInt64 = 0
     private var thread: pthread_t?
 
     public init(listening requested: ListenAddress, limits: Limits = Limits(), tls: TLSServerContext? = nil,
@@ -118,12 +126,14 @@ public final class HTTPServer: @unchecked Sendable {
     /// Serves on the calling thread until `stop()` is called from another.
     public func run() {
         while true {
+            let accepting = Clock.now >= acceptPausedUntil
             var fds = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+                       pollfd(fd: listener, events: accepting ? Int16(POLLIN) : 0, revents: 0)]
             for connection in connections {
-                fds.append(pollfd(fd: connection.fd, events: connection.pollEvents, revents: 0))
+                let events = connection.pollEvents
+                fds.append(pollfd(fd: connection.fd, events: Int16(events), revents: 0))
             }
-            let ready = poll(&fds, nfds_t(fds.count), pollTimeout())
+            let ready = poll(&fds, nfds_t(fds.count), accepting ? pollTimeout() : min(pollTimeout().clampedWait, 100))
             if ready < 0 && errno != EINTR { return }
             if fds[0].revents != 0 { return }
             let now = Clock.now
@@ -161,39 +171,68 @@ public final class HTTPServer: @unchecked Sendable {
     private func acceptAll(now: UInt64) {
         let tls = currentTLS()
         while true {
-            let fd = accept(listener, nil, nil)
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let fd = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listener, $0, &length) }
+            }
             if fd < 0 {
                 if errno == EINTR { continue }
+                // Out of descriptors: free one (the oldest idle connection) and take the newcomer.
+                if errno == EMFILE || errno == ENFILE {
+                    if evict(from: nil) { continue }
+                    acceptPausedUntil = now + 100_000_000
+                }
                 return  // EAGAIN, or a connection that failed before we took it
             }
             Self.makeNonBlocking(fd)
-            var session: TLSSession?
+            let stream: any ByteStream
             if let tls {
-                session = TLSSession(tls, fd: fd)
-                if session == nil {
+                guard let made = TLSStream(fd: fd, context: tls) else {
                     close(fd)
                     continue
                 }
+                stream = made
+            } else {
+                stream = SocketStream(fd: fd)
             }
-            let connection = ClientConnection(fd: fd, deadline: now + Clock.nanoseconds(limits.requestTimeout), tls: session)
-            // A TLS client past the limit is closed before the handshake (it could not read a 503).
-            if connections.count >= limits.maxConnections, session != nil { continue }
-            if connections.count >= limits.maxConnections {
+            let connection = ClientConnection(stream: stream, peer: PeerAddress(storage),
+                                              deadline: now + Clock.nanoseconds(limits.requestTimeout), now: now)
+            let fromPeer = connections.count(where: { $0.peer == connection.peer })
+            let room = (fromPeer < limits.maxPerAddress || evict(from: connection.peer))
+                && (connections.count < limits.maxConnections || evict(from: nil))
+            guard room else {
                 connection.output = HTTPResponse.error(.serviceUnavailable, "too many connections")
                     .serialized(headOnly: false, close: true)
-                _ = connection.send()  // best effort; the connection closes either way
+                // Best effort; the connection closes either way (a TLS client could not read it yet).
+                if connection.phase != .opening { _ = connection.send() }
                 continue
             }
             connections.append(connection)
         }
     }
 
+    /// Closes the connection of `peer` (of anyone, when nil) that is the cheapest to lose: an idle
+    /// one before one with half a request, the one waiting longest first; never one that is being
+    /// answered. False when there is none.
+    private func evict(from peer: PeerAddress?) -> Bool {
+        let candidates = connections.indices.filter {
+            connections[$0].phase != .writing && (peer == nil || connections[$0].peer == peer)
+        }
+        guard let victim = candidates.min(by: { a, b in
+            let (x, y) = (connections[a], connections[b])
+            return x.isIdle != y.isIdle ? x.isIdle : x.idleSince < y.idleSince
+        }) else { return false }
+        connections.remove(at: victim)
+        return true
+    }
+
     /// Handles a ready connection; false when it is finished and must be closed.
     private func serve(_ connection: ClientConnection, now: UInt64) -> Bool {
         switch connection.phase {
-        case .handshaking:
-            switch connection.handshake() {
-            case .done:
+        case .opening:
+            switch connection.stream.open() {
+            case .ready:
                 connection.phase = .reading
                 return serve(connection, now: now)  // the request may have come with the handshake
             case .wouldBlock:
@@ -203,7 +242,7 @@ public final class HTTPServer: @unchecked Sendable {
             }
         case .reading:
             let searched = connection.input.count
-            if connection.receive(limit: limits.headBytes) == .closed { return false }
+            if connection.receive(limit: limits.headBytes) == .failed { return false }
             if connection.input.count > searched, searched == 0 {
                 connection.deadline = now + Clock.nanoseconds(limits.requestTimeout)  // a request began
             }
@@ -214,6 +253,8 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     /// Answers the complete request at the front of the input, if there is one.
+    /// A client that half-closed gets the answers to the requests it completed; then, or when
+    /// what it sent ends in the middle of a request, the connection closes.
     private func handleInput(_ connection: ClientConnection, searchedFrom: Int, now: UInt64) -> Bool {
         guard let length = connection.headLength(searchingFrom: searchedFrom), length <= limits.headBytes else {
             if connection.input.count > limits.headBytes {
@@ -222,7 +263,7 @@ public final class HTTPServer: @unchecked Sendable {
                 connection.input = []
                 return finishWriting(connection, now: now)
             }
-            return true
+            return !connection.inputEnded
         }
         let head = connection.input[0..<length]
         connection.input.removeFirst(length)
@@ -233,12 +274,14 @@ public final class HTTPServer: @unchecked Sendable {
             respond(connection, .error(error.status, error.reason), headOnly: false, close: true)
             return finishWriting(connection, now: now)
         }
+        // After a half-close only the requests already received can be answered.
+        let close = !request.keepsAlive || (connection.inputEnded && connection.headLength() == nil)
         if request.method == "GET" || request.method == "HEAD" {
-            respond(connection, handler(request), headOnly: request.method == "HEAD", close: !request.keepsAlive)
+            respond(connection, handler(request), headOnly: request.method == "HEAD", close: close)
         } else {
             var refusal = HTTPResponse.error(.methodNotAllowed, "only GET and HEAD")
             refusal.headers.append(("Allow", "GET, HEAD"))
-            respond(connection, refusal, headOnly: false, close: !request.keepsAlive)
+            respond(connection, refusal, headOnly: false, close: close)
         }
         connection.deadline = now + Clock.nanoseconds(limits.requestTimeout)
         return finishWriting(connection, now: now)
@@ -259,17 +302,21 @@ public final class HTTPServer: @unchecked Sendable {
             return false
         case .done:
             if connection.closeWhenSent {
-                // Stop sending, and give the client a moment to read the answer before the close
-                // (closing with unread input would reset the connection and lose the response).
-                connection.endSending()
+                connection.stream.finishWriting()
                 return false
             }
             connection.phase = .reading
+            connection.idleSince = now
             connection.deadline = now + Clock.nanoseconds(connection.input.isEmpty ? limits.idleTimeout : limits.requestTimeout)
             // A pipelined request may already be waiting.
-            return connection.input.isEmpty ? true : handleInput(connection, searchedFrom: 0, now: now)
+            return connection.input.isEmpty ? !connection.inputEnded : handleInput(connection, searchedFrom: 0, now: now)
         }
     }
+}
+
+extension Int32 {
+    /// A poll timeout with "forever" (-1) as the largest value.
+    var clampedWait: Int32 { self < 0 ? .max : self }
 }
 
 /// CLOCK_MONOTONIC in nanoseconds.

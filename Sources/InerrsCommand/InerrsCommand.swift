@@ -10,7 +10,7 @@ public struct InerrsCommand: Subcommand {
     public static let summary = "incoming TCP segments the kernel rejects, with its drop reason"
 
     static let options: [OptionSpec] = [
-        OptionSpec("p", "pid", value: "PID", help: "only segments for sockets process PID holds"),
+        OptionSpec("p", "pid", value: "PID", help: "only segments for sockets process PID holds; warns if none runs now"),
     ] + AddressFamilyFilter.specs + [
         OptionSpec(nil, "all", help: "also resource and socket-lifecycle drops (see below)"),
     ] + CommonOptions.specs(countMeaning: "segments")
@@ -97,6 +97,7 @@ public struct InerrsCommand: Subcommand {
     public func run(_ context: RunContext) throws {
         let loop = try EventLoop()
         try Privilege.require()
+        WatchedProcess.warnIfAbsent(ownerPID, diagnostics: context.diagnostics)
         let job = try InerrsJob(InerrsJob.Configuration(all: all, ownerPID: ownerPID, family: family),
                                 chooser: context.chooser)
 

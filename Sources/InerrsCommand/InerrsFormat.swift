@@ -6,7 +6,7 @@ enum InerrsFormat {
     static let header = row("TIME", "PID", "COMM", "IP", "SADDR:SPORT", "DADDR:DPORT", "REASON", "STATE")
 
     static func table(_ segment: RejectedSegment) -> String {
-        row(segment.time.clock, String(segment.pid), TaskName.printable(segment.comm), String(segment.ipVersion),
+        row(segment.time.clock, String(segment.pid), segment.comm, String(segment.ipVersion),
             endpoint(segment.source, segment.sourcePort), endpoint(segment.destination, segment.destinationPort),
             segment.reason, segment.state)
     }

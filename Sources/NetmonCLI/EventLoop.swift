@@ -56,9 +56,10 @@ public final class EventLoop {
             let timeout: Int32
             if let deadline {
                 let now = MonotonicClock.now
-                if now >= deadline { return .deadline }
+                // A deadline already passed still polls (without waiting): a caller behind schedule
+                // calls again at once, and a stop must end it rather than wait for it to catch up.
                 // Round up, so that we never wake a little early and spin.
-                timeout = Int32(min((deadline - now + 999_999) / 1_000_000, UInt64(Int32.max)))
+                timeout = now >= deadline ? 0 : Int32(min((deadline - now + 999_999) / 1_000_000, UInt64(Int32.max)))
             } else {
                 timeout = -1
             }
@@ -73,8 +74,10 @@ public final class EventLoop {
                 return .stop
             }
             if fds[1].revents & Int16(POLLERR | POLLHUP) != 0 { return .outputClosed }
+            // No standard output at all (started with it closed): nothing to watch there.
+            if fds[1].revents & Int16(POLLNVAL) != 0 { fds[1].fd = -1 }
             if fds.count > 2, fds[2].revents != 0 { return .readable }
-            if ready == 0, deadline != nil { return .deadline }
+            if let deadline, ready == 0 || MonotonicClock.now >= deadline { return .deadline }
         }
     }
 }

@@ -28,10 +28,16 @@ public final class OutputWriter {
         try write("\n")
     }
 
+    /// Writes what is buffered. A reader slower than netmon makes this wait, but never past a stop:
+    /// each write is at most PIPE_BUF bytes and made only once poll says the output takes it, and
+    /// while it does not, a pending SIGINT/SIGTERM (blocked by the EventLoop) ends the run.
     public func flush() throws {
         var written = 0
         while written < buffer.count {
-            let result = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+            try waitUntilWritable()
+            let result = buffer.withUnsafeBytes {
+                Glibc.write(fd, $0.baseAddress! + written, min($0.count - written, Int(PIPE_BUF)))
+            }
             if result < 0 {
                 if errno == EINTR { continue }
                 buffer.removeAll(keepingCapacity: true)
@@ -41,6 +47,28 @@ public final class OutputWriter {
             written += result
         }
         buffer.removeAll(keepingCapacity: true)
+    }
+
+    private func waitUntilWritable() throws {
+        while true {
+            var polled = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            // Writable, closed (the write then says EPIPE) or not pollable: go on and write.
+            if poll(&polled, 1, Self.stopCheckMilliseconds) != 0 { return }
+            if Self.stopPending() {
+                buffer.removeAll(keepingCapacity: true)
+                throw NormalEnd()
+            }
+        }
+    }
+
+    /// How often a stalled write looks for a stop signal.
+    static let stopCheckMilliseconds: Int32 = 100
+
+    /// Whether SIGINT or SIGTERM waits to be delivered (they are blocked while netmon runs).
+    static func stopPending() -> Bool {
+        var pending = sigset_t()
+        sigpending(&pending)
+        return sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1
     }
 }
 

@@ -125,19 +125,19 @@ public struct Router {
         } catch let error as UsageError {
             return usage(error)
         } catch let error as RuntimeFailure {
-            diagnostics.line("netmon: \(error.message)")
+            diagnostics.line("netmon: \(OneLine.escaping(error.message))")
             return error.status
         } catch let error as JobFailure {
             diagnostics.line("netmon: \(error.message)")
             return .failure
         } catch let error as BPFError {
-            diagnostics.line("netmon: \(error)")
+            diagnostics.line("netmon: \(OneLine.escaping(String(describing: error)))")
             if command.common.verbose, let log = error.log {
                 diagnostics.line(log)
             }
             return .failure
         } catch {
-            diagnostics.line("netmon: \(error)")
+            diagnostics.line("netmon: \(OneLine.escaping(String(describing: error)))")
             return .failure
         }
     }
@@ -159,7 +159,7 @@ public struct Router {
     }
 
     private func usage(_ error: UsageError) -> ExitStatus {
-        diagnostics.line("netmon: \(error.message)")
+        diagnostics.line("netmon: \(OneLine.escaping(error.message))")
         diagnostics.line(error.hint)
         return .usage
     }

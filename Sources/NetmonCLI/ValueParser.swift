@@ -2,18 +2,34 @@ import NetmonJobs
 
 /// Range-checked parsers for option values; each failure names the option and the bad value.
 public enum ValueParser {
-    /// Seconds between reports: a finite number greater than 0, fractions allowed ("0.5").
+    /// The shortest interval: below it a report (a map read, a table, a write) would take most of
+    /// the interval, and the output would grow as fast as the reader can take it.
+    public static let minimumInterval = 0.01
+    public static let maximumInterval = 86_400.0
+
+    /// Seconds between reports: a plain decimal number ("2", "0.5", ".25") from 0.01 to 86400.
+    /// Only digits and one point: no sign, exponent (1e-9), hex (0x10), inf or nan, which
+    /// Double(text) would all take.
     public static func interval(_ text: String, option: String = "--interval", command: String) throws(UsageError) -> Double {
-        guard let seconds = Double(text), seconds.isFinite else {
-            throw UsageError("invalid interval '\(text)' for \(option): not a number of seconds", command: command)
+        guard let seconds = decimal(text) else {
+            throw UsageError("invalid interval '\(text)' for \(option): not a decimal number of seconds (e.g. 0.5)", command: command)
         }
-        guard seconds > 0 else {
-            throw UsageError("invalid interval '\(text)' for \(option): must be greater than 0", command: command)
+        guard seconds >= minimumInterval else {
+            throw UsageError("invalid interval '\(text)' for \(option): at least \(minimumInterval) seconds", command: command)
         }
-        guard seconds <= 86_400 else {
+        guard seconds <= maximumInterval else {
             throw UsageError("invalid interval '\(text)' for \(option): at most 86400 seconds", command: command)
         }
         return seconds
+    }
+
+    /// A plain decimal number: digits with at most one point and at least one digit, nothing else.
+    public static func decimal(_ text: String) -> Double? {
+        let bytes = Array(text.utf8)
+        guard bytes.count <= 32, bytes.contains(where: { $0 >= 0x30 && $0 <= 0x39 }),
+              bytes.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: ".") }),
+              bytes.filter({ $0 == UInt8(ascii: ".") }).count <= 1 else { return nil }
+        return Double(text)
     }
 
     /// A whole number from 1 up.

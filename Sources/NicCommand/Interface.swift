@@ -20,9 +20,13 @@ struct Interface {
     }
 
     /// Whether the interface still exists (by index, so a rename does not count as gone).
-    var exists: Bool {
+    var exists: Bool { currentName != nil }
+
+    /// Its name now (`ip link set NAME name NEW` renames it while watched); nil once it is gone.
+    var currentName: String? {
         var buffer = [CChar](repeating: 0, count: Int(IF_NAMESIZE))
-        return if_indextoname(index, &buffer) != nil
+        guard if_indextoname(index, &buffer) != nil else { return nil }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Whether the device's byte counters include the link-layer header. Every driver's do but the
@@ -35,7 +39,7 @@ struct Interface {
     /// The device's queue counts (real_num_tx_queues, real_num_rx_queues), from sysfs; 1 each when
     /// sysfs does not show them.
     var queueCounts: (tx: Int, rx: Int) {
-        let entries = KernelFile.list("/sys/class/net/\(name)/queues")
+        let entries = KernelFile.list("/sys/class/net/\(currentName ?? name)/queues")
         let tx = entries.filter { $0.hasPrefix("tx-") }.count
         let rx = entries.filter { $0.hasPrefix("rx-") }.count
         return (max(tx, 1), max(rx, 1))

@@ -10,7 +10,7 @@ public struct NicCommand: Subcommand {
 
     static let options: [OptionSpec] = [
         OptionSpec("n", "name", value: "IFACE", help: "the interface to watch (required)"),
-        OptionSpec("i", "interval", value: "SEC", help: "seconds between reports; fractions allowed (default 1)"),
+        OptionSpec("i", "interval", value: "SEC", help: "seconds between reports, 0.01 to 86400; fractions allowed (default 1)"),
     ] + CommonOptions.specs(countMeaning: "intervals")
 
     public static let help = CommandHelp(
@@ -31,7 +31,8 @@ public struct NicCommand: Subcommand {
         notes: """
             IFACE is looked up in the network namespace netmon runs in, and identified there by its
             index and that namespace, so another namespace's interface of the same name is never
-            counted. If IFACE disappears while watched, netmon says so and exits with status 1.
+            counted. If it is renamed while watched, reports show its new name; if it disappears,
+            netmon says so and exits with status 1.
 
             Bytes are counted as the device's own counters (/sys/class/net/IFACE/statistics) count
             them: whole frames with their link-layer header, except on loopback devices, whose
@@ -84,7 +85,7 @@ public struct NicCommand: Subcommand {
                 throw RuntimeFailure("interface '\(interface.name)' disappeared")
             }
             let current = try job.readInterface()
-            let report = NicReport(interface: interface.name, seconds: seconds,
+            let report = NicReport(interface: interface.currentName ?? interface.name, seconds: seconds,
                                    tx: DirectionReport(from: previous.tx, to: current.tx, seconds: seconds),
                                    rx: DirectionReport(from: previous.rx, to: current.rx, seconds: seconds))
             previous = current

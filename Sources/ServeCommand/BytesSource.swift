@@ -9,15 +9,14 @@ import NetmonJobs
 final class BytesSource: MetricSource, @unchecked Sendable {
     let name = "bytes"
     private let job: BytesJob
-    private let comms: CommLabels
-    private let counts = CounterTable<ProcessKey>()
+    private let series: ProcessSeries
     /// Drains come from both threads; FlowMaps' map flip must not interleave.
     private let lock = Lock()
     private var lastDrain: UInt64 = 0
 
-    init(chooser: VariantChooser, comms: CommLabels) throws {
+    init(chooser: VariantChooser, series: ProcessSeries) throws {
         job = try BytesJob(BytesJob.everything, chooser: chooser)
-        self.comms = comms
+        self.series = series
     }
 
     /// Drains about once a second: the flow maps hold 16384 process/connection pairs per drain.
@@ -31,9 +30,12 @@ final class BytesSource: MetricSource, @unchecked Sendable {
     private func drain() throws {
         try lock.withLock {
             for moved in try job.drain() {
-                let comm = comms.label(moved.comm, family: moved.version)
-                if moved.rxBytes > 0 { counts.add(ProcessKey(direction: "rx", family: moved.version, comm: comm), moved.rxBytes) }
-                if moved.txBytes > 0 { counts.add(ProcessKey(direction: "tx", family: moved.version, comm: comm), moved.txBytes) }
+                if moved.rxBytes > 0 {
+                    series.add(.bytes, direction: "rx", family: moved.version, comm: moved.comm, amount: moved.rxBytes)
+                }
+                if moved.txBytes > 0 {
+                    series.add(.bytes, direction: "tx", family: moved.version, comm: moved.comm, amount: moved.txBytes)
+                }
             }
         }
     }
@@ -42,6 +44,6 @@ final class BytesSource: MetricSource, @unchecked Sendable {
 
     func collect() throws -> [MetricFamily] {
         try drain()
-        return [counts.family("netmon_tcp_bytes", help: "TCP bytes received (rx) and sent (tx) by send/receive calls since netmon started, by process name")]
+        return [series.family(.bytes, "netmon_tcp_bytes", help: "TCP bytes received (rx) and sent (tx) by send/receive calls since netmon started, by process name")]
     }
 }

@@ -7,16 +7,15 @@ import NetmonJobs
 final class ConnSource: MetricSource, @unchecked Sendable {
     let name = "conn"
     private let job: ConnJob
-    private let counts = CounterTable<ProcessKey>()
+    private let series: ProcessSeries
     private let consuming = Lock()
 
-    init(chooser: VariantChooser, comms: CommLabels) throws {
+    init(chooser: VariantChooser, series: ProcessSeries) throws {
         job = try ConnJob(ConnFilter(), chooser: chooser)
-        let counts = counts
+        self.series = series
         try job.onEvent { connection in
-            let family = connection.local.version
-            counts.add(ProcessKey(direction: connection.direction.rawValue, family: family,
-                                  comm: comms.label(connection.comm, family: family)))
+            series.add(.connections, direction: connection.direction.rawValue, family: connection.local.version,
+                       comm: connection.comm)
         }
     }
 
@@ -30,6 +29,6 @@ final class ConnSource: MetricSource, @unchecked Sendable {
 
     func collect() throws -> [MetricFamily] {
         try poll()
-        return [counts.family("netmon_tcp_connections", help: "TCP connections established (connect) or accepted (accept) since netmon started, by process name")]
+        return [series.family(.connections, "netmon_tcp_connections", help: "TCP connections established (connect) or accepted (accept) since netmon started, by process name")]
     }
 }

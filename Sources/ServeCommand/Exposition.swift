@@ -51,16 +51,19 @@ enum Exposition: Equatable, Sendable {
     /// Label values: backslash, double quote and line feed escaped.
     static func escapeLabel(_ text: String) -> String { escape(text, quote: true) }
 
+    /// Byte by byte, as the text formats define it: walking Characters would miss the LF of a
+    /// CR LF pair, which Swift counts as one Character.
     private static func escape(_ text: String, quote: Bool) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "\\": out += "\\\\"
-            case "\"" where quote: out += "\\\""
-            case "\n": out += "\\n"
-            default: out.append(character)
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case UInt8(ascii: "\"") where quote: out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            default: out.append(byte)
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 }

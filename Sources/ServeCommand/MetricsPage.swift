@@ -8,7 +8,7 @@ final class MetricsPage: @unchecked Sendable {
     private let diagnostics: Diagnostics
     private let lock = Lock()
     private var sources: [any MetricSource] = []
-    private var comms = CommLabels()
+    private var series = ProcessSeries()
     private var failedBefore = false
 
     init(diagnostics: Diagnostics) {
@@ -16,10 +16,10 @@ final class MetricsPage: @unchecked Sendable {
     }
 
     /// Sets what /metrics shows; called once, before the server's thread starts.
-    func install(sources: [any MetricSource], comms: CommLabels) {
+    func install(sources: [any MetricSource], series: ProcessSeries) {
         lock.withLock {
             self.sources = sources
-            self.comms = comms
+            self.series = series
         }
     }
 
@@ -58,7 +58,7 @@ final class MetricsPage: @unchecked Sendable {
                 }
                 lost.samples.append(Sample([Label("source", source.name)], source.lostEvents()))
             }
-            return families + [comms.family(), lost] + ProcessMetrics.collect()
+            return families + [series.foldedFamily(), lost] + ProcessMetrics.collect()
         }
     }
 

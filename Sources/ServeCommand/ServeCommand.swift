@@ -17,6 +17,8 @@ public struct ServeCommand: Subcommand {
         OptionSpec(nil, "listen", value: "ADDR:PORT",
                    help: "where to listen: IPv4:PORT, [IPv6]:PORT or :PORT (default :\(defaultPort), every address)"),
         OptionSpec("n", "name", value: "IFACE[,IFACE...]", help: "only these interfaces' nic counters (default: every one)"),
+        OptionSpec(nil, "comm-ttl", value: "SEC",
+                   help: "drop a process name's series after SEC seconds without activity (default \(Int(ProcessSeries.defaultTTL)))"),
         OptionSpec(nil, "web.config.file", value: "FILE",
                    help: "TLS, basic auth and headers from an exporter-toolkit web config (as node_exporter's)"),
         OptionSpec(nil, "verbose", help: "say which program variant each job uses; show libbpf's messages"),
@@ -24,7 +26,7 @@ public struct ServeCommand: Subcommand {
     ]
 
     public static let help = CommandHelp(
-        usage: "netmon serve [--listen ADDR:PORT] [-n IFACE[,IFACE...]] [--web.config.file FILE] [--verbose]",
+        usage: "netmon serve [--listen ADDR:PORT] [-n IFACE[,IFACE...]] [--comm-ttl SEC] [--web.config.file FILE] [--verbose]",
         description: """
             Runs until SIGINT or SIGTERM, serving GET /metrics (and a page at / linking to it) in
             the Prometheus text format or, when the client asks for it, OpenMetrics. The counters
@@ -57,13 +59,26 @@ public struct ServeCommand: Subcommand {
               netmon_build_info{version}, process_cpu_seconds_total, process_resident_memory_bytes, ...
 
             comm is a process name, never a pid or a connection, so the number of series stays
-            bounded: the first \(CommLabels.defaultLimit) distinct names per family get series of their
-            own, later ones are counted under comm="other" (and in netmon_comm_folded_total).
+            bounded: at most \(ProcessSeries.defaultLimit) names per family have series of their own;
+            the others are counted under comm="\(ProcessSeries.overflow)" (17 bytes: no process can
+            have that name, a comm is at most 15) and in netmon_comm_folded_total. A name none of
+            whose counters moved for --comm-ttl seconds (default \(Int(ProcessSeries.defaultTTL))) expires:
+            its series disappear and its slot is free again. A name that returns later starts again
+            from 0, which Prometheus reads as a counter reset (rate() and increase() handle it).
+            Process names show as every command shows them: control characters and bytes that are
+            not UTF-8 as '?'.
             conn, bytes and inerrs count sockets of every network namespace; nic counts netmon's.
             An interface named with -n that does not exist yet is counted once it appears; a
-            removed interface's series keep their last values and name. A job the kernel cannot
+            renamed interface is reported under its new name from the next scrape; a removed
+            interface's series keep their last values and name. A job the kernel cannot
             do is left out, with one line on stderr saying why. The interface label is 'device',
             as node_exporter's node_network_*{device} (on(device) joins work).
+
+            HTTP: GET and HEAD only; a client has 5 s to send a request's head and a kept-alive
+            connection closes after 15 s idle. At most 64 connections per client address (per /64
+            for IPv6) and 256 in all: beyond that the oldest idle connection is closed for the
+            newcomer, so idle or slow clients cannot keep a scrape out. serve raises its open-file
+            soft limit to the hard limit at start.
 
             --web.config.file reads the exporter-toolkit web config, the file node_exporter
             takes: tls_server_config (cert_file, key_file, client_auth_type, client_ca_file,
@@ -84,6 +99,7 @@ public struct ServeCommand: Subcommand {
     let listen: ListenAddress
     let interfaces: [String]?
     let webConfigFile: String?
+    let commTTL: Double
 
     public init(parsing arguments: [String]) throws(UsageError) {
         let options = try ParsedOptions(parsing: arguments, specs: Self.options, command: Self.name)
@@ -103,6 +119,12 @@ public struct ServeCommand: Subcommand {
             }
             return names
         }
+        commTTL = try options.value("comm-ttl").map { value throws(UsageError) in
+            guard let seconds = ValueParser.decimal(value), seconds >= 1, seconds <= 604_800 else {
+                throw UsageError("invalid value '\(value)' for --comm-ttl: a decimal number of seconds from 1 to 604800", command: Self.name)
+            }
+            return seconds
+        } ?? ProcessSeries.defaultTTL
         webConfigFile = options.value("web.config.file")
         common = CommonOptions(verbose: options.isSet("verbose"))
     }
@@ -158,6 +180,7 @@ public struct ServeCommand: Subcommand {
         let loop = try EventLoop()
         let hangup = webConfigFile == nil ? nil : try SignalWatch(SIGHUP)
         try Privilege.require()
+        OpenFileLimit.raiseToHardLimit()
         // Listening first, so that a taken port fails before anything is loaded.
         let page = MetricsPage(diagnostics: context.diagnostics)
         let server: HTTPServer
@@ -167,12 +190,12 @@ public struct ServeCommand: Subcommand {
         } catch {
             throw RuntimeFailure("cannot serve on \(listen): \(error)")
         }
-        let comms = CommLabels()
+        let series = ProcessSeries(ttl: commTTL)
         let chooser = context.chooser
         let makers: [(String, () throws -> any MetricSource)] = [
             ("nic", { try NicSource(chooser: chooser, interfaces: interfaces) }),
-            ("conn", { try ConnSource(chooser: chooser, comms: comms) }),
-            ("bytes", { try BytesSource(chooser: chooser, comms: comms) }),
+            ("conn", { try ConnSource(chooser: chooser, series: series) }),
+            ("bytes", { try BytesSource(chooser: chooser, series: series) }),
             ("inerrs", { try InerrsSource(chooser: chooser) }),
         ]
         var sources: [any MetricSource] = []
@@ -191,7 +214,7 @@ public struct ServeCommand: Subcommand {
             }
         }
         guard !sources.isEmpty else { throw RuntimeFailure("none of the jobs can run on this kernel") }
-        page.install(sources: sources, comms: comms)
+        page.install(sources: sources, series: series)
         // Before the server's thread starts, so that it inherits the reduced set.
         context.dropCapabilities()
         do {

@@ -88,7 +88,7 @@ struct ConnFormatTests {
 
     @Test("control characters in COMM do not break the table")
     func printableComm() {
-        #expect(TaskName.printable("a\tb\u{7f}c") == "a?b?c")
+        #expect(TaskName.sanitized(Array("a\tb\u{7f}c\r\n\u{85}é".utf8) + [0xff]) == "a?b?c???é?")
     }
 
     @Test("JSON: the issue's keys in order, raw numbers")

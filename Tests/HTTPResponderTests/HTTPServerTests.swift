@@ -154,8 +154,8 @@ struct HTTPServerTests {
         #expect(lengths.values.allSatisfy { $0 == body.utf8.count })
     }
 
-    @Test("beyond the connection limit a new connection gets 503, and one under it is served")
-    func connectionLimit() throws {
+    @Test("when full, a newcomer takes the slot of the oldest idle connection")
+    func fullServerClosesOldestIdle() throws {
         let running = try RunningServer(limits: HTTPServer.Limits(maxConnections: 2))
         defer { running.stop() }
         let first = try TestClient(port: running.port), second = try TestClient(port: running.port)
@@ -166,7 +166,107 @@ struct HTTPServerTests {
         #expect(second.readResponse()?.status == 200)
         let third = try TestClient(port: running.port)
         defer { third.close() }
+        third.send("GET /three HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(third.readResponse()?.body == "GET /three\n")
+        #expect(first.readToEnd() == "", "the oldest idle one was closed")
+        second.send("GET /again HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(second.readResponse()?.body == "GET /again\n")
+    }
+
+    @Test("when every connection is being answered, a newcomer gets 503")
+    func fullOfResponses() throws {
+        let body = String(repeating: "x", count: 8 << 20)  // more than the socket buffers take
+        let running = try RunningServer(limits: HTTPServer.Limits(maxConnections: 2)) { _ in HTTPResponse(text: body) }
+        defer { running.stop() }
+        let readers = try (0..<2).map { _ in try TestClient(port: running.port) }
+        defer { readers.forEach { $0.close() } }
+        for reader in readers { reader.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n") }  // and never read
+        usleep(300_000)
+        let third = try TestClient(port: running.port)
+        defer { third.close() }
         #expect(third.readToEnd().hasPrefix("HTTP/1.1 503 "))
+    }
+
+    @Test("100 silent clients: a scrape is still answered within a second")
+    func silentClientsDoNotStopScrapes() throws {
+        let running = try RunningServer()
+        defer { running.stop() }
+        let silent = try (0..<100).map { _ in try TestClient(port: running.port) }
+        defer { silent.forEach { $0.close() } }
+        usleep(100_000)
+        let started = Date()
+        let scrape = try TestClient(port: running.port)
+        defer { scrape.close() }
+        scrape.send("GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(scrape.readResponse()?.body == "GET /metrics\n")
+        #expect(Date().timeIntervalSince(started) < 1)
+    }
+
+    @Test("2,000 connections: a scrape is still answered within a second")
+    func floodDoesNotStopScrapes() throws {
+        var limit = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        if limit.rlim_cur < 4096 {
+            limit.rlim_cur = min(limit.rlim_max, 8192)
+            setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        try #require(limit.rlim_cur >= 2100, "the test needs 2,100 descriptors")
+        let running = try RunningServer()
+        defer { running.stop() }
+        let flood = try (0..<2000).map { _ in try TestClient(port: running.port) }
+        defer { flood.forEach { $0.close() } }
+        let started = Date()
+        let scrape = try TestClient(port: running.port)
+        defer { scrape.close() }
+        scrape.send("GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(scrape.readResponse()?.body == "GET /metrics\n")
+        #expect(Date().timeIntervalSince(started) < 1)
+    }
+
+    @Test("a flood from one address does not close another address's kept-alive connection")
+    func perAddressLimit() throws {
+        let running = try RunningServer()
+        defer { running.stop() }
+        let prometheus = try TestClient(port: running.port, source: "127.0.0.2")
+        defer { prometheus.close() }
+        prometheus.send("GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(prometheus.readResponse()?.status == 200)
+        let flood = try (0..<200).map { _ in try TestClient(port: running.port) }
+        defer { flood.forEach { $0.close() } }
+        usleep(100_000)
+        prometheus.send("GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(prometheus.readResponse()?.body == "GET /metrics\n")
+    }
+
+    @Test("a complete request followed by a half-close is answered (50 times each for HTTP/1.0 and 1.1)",
+          arguments: ["GET /h HTTP/1.0\r\n\r\n", "GET /h HTTP/1.1\r\nHost: a\r\n\r\n"])
+    func halfClose(request: String) throws {
+        let running = try RunningServer()
+        defer { running.stop() }
+        var answered = 0
+        for _ in 0..<50 {
+            let client = try TestClient(port: running.port)
+            defer { client.close() }
+            client.send(request)
+            client.finishSending()
+            let text = client.readToEnd()
+            if text.hasPrefix("HTTP/1.1 200 "), text.hasSuffix("\r\n\r\nGET /h\n") { answered += 1 }
+        }
+        #expect(answered == 50)
+        // Two pipelined requests then the half-close: both answered (HTTP/1.0 closes after one).
+        let client = try TestClient(port: running.port)
+        defer { client.close() }
+        client.send(request + request)
+        client.finishSending()
+        #expect(client.readResponse()?.body == "GET /h\n")
+        if request.contains("HTTP/1.1") { #expect(client.readResponse()?.body == "GET /h\n") }
+        #expect(client.readToEnd() == "")
+        // Half a request then the half-close: closed without an answer.
+        let partial = try TestClient(port: running.port)
+        defer { partial.close() }
+        partial.send("GET /h HTTP/1.1\r\nHo")
+        partial.finishSending()
+        #expect(partial.readToEnd() == "")
     }
 }
 

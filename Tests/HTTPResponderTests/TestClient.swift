@@ -6,11 +6,22 @@ import Glibc
 struct TestClient {
     let fd: Int32
 
-    /// Connects to 127.0.0.1, or to ::1 with `ipv6`.
-    init(port: UInt16, ipv6: Bool = false) throws {
+    /// Connects to 127.0.0.1 (from `source`, another loopback address, when given), or to ::1
+    /// with `ipv6`.
+    init(port: UInt16, ipv6: Bool = false, source: String? = nil) throws {
         fd = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ClientError(what: "socket", errno: errno) }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else { throw ClientError(what: "bind", errno: errno) }
+        }
         let result: Int32
         if ipv6 {
             var address = sockaddr_in6()
@@ -33,6 +44,9 @@ struct TestClient {
     }
 
     func close() { Glibc.close(fd) }
+
+    /// Half-closes: no more requests from this client (what `nc -N` does after its input).
+    func finishSending() { shutdown(fd, Int32(SHUT_WR)) }
 
     /// Sends everything; false if the server closed or reset the connection meanwhile.
     @discardableResult

@@ -41,9 +41,9 @@ struct BytesIntegrationTests {
         let all = try NetmonProcess.start(["bytes", "--json", "-i", "0.5"])
         let ipv4 = try NetmonProcess.start(["bytes", "--json", "-i", "0.5", "-4"])
         let ipv6 = try NetmonProcess.start(["bytes", "--json", "-i", "0.5", "-6"])
-        // Reports every 5 ms: the kernel switches maps many times during the transfer, and not a
-        // byte may be lost or counted twice at a switch.
-        let fast = try NetmonProcess.start(["bytes", "--json", "-i", "0.005"])
+        // Reports every 10 ms (the smallest interval): the kernel switches maps many times during
+        // the transfer, and not a byte may be lost or counted twice at a switch.
+        let fast = try NetmonProcess.start(["bytes", "--json", "-i", "0.01"])
         // The server's socket is AF_INET6 with ::ffff:127.0.0.1 addresses; the client's is AF_INET.
         let traffic = try BytesTraffic.exchange(bind: "::", connect: "127.0.0.1")
         usleep(200_000)

@@ -19,7 +19,7 @@ struct RouterIntegrationTests {
         ([], "netmon: no command given"),
         (["frobnicate"], "netmon: unknown command 'frobnicate'"),
         (["--frobnicate"], "netmon: unknown option '--frobnicate'"),
-        (["nic", "-n", "lo", "-i", "0"], "netmon: invalid interval '0' for --interval: must be greater than 0"),
+        (["nic", "-n", "lo", "-i", "0"], "netmon: invalid interval '0' for --interval: at least 0.01 seconds"),
         (["nic", "-n", "lo", "--bogus"], "netmon: unknown option '--bogus'"),
     ])
     func usageErrors(arguments: [String], message: String) throws {

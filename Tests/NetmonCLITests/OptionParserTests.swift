@@ -63,11 +63,15 @@ struct OptionParserTests {
 
 @Suite("Value parsers")
 struct ValueParserTests {
-    @Test("intervals: positive, finite, fractions allowed")
+    @Test("intervals: plain decimals from 0.01 to 86400, fractions allowed")
     func intervals() throws {
         #expect(try ValueParser.interval("0.25", command: "nic") == 0.25)
         #expect(try ValueParser.interval("3", command: "nic") == 3)
-        for bad in ["0", "-1", "abc", "nan", "inf", "", "1e9"] {
+        #expect(try ValueParser.interval(".5", command: "nic") == 0.5)
+        #expect(try ValueParser.interval("0.01", command: "nic") == 0.01)
+        #expect(try ValueParser.interval("86400", command: "nic") == 86400)
+        for bad in ["0", "-1", "abc", "nan", "inf", "", "1e9", "1e-9", "4.9e-324", "0x10", "0.001", "0.00999", "+1", " 1", "1 ",
+                    "1..2", ".", "1,5", "١", "86400.1", "Infinity", "0x1p-3", String(repeating: "0", count: 400) + "1"] {
             #expect(throws: UsageError.self, "\(bad)") { try ValueParser.interval(bad, command: "nic") }
         }
     }

@@ -87,8 +87,8 @@ struct NicParsingTests {
 
     @Test("usage errors", arguments: [
         ([], "nic needs an interface: -n IFACE"),
-        (["-n", "lo", "-i", "0"], "invalid interval '0' for --interval: must be greater than 0"),
-        (["-n", "lo", "-i", "-2"], "invalid interval '-2' for --interval: must be greater than 0"),
+        (["-n", "lo", "-i", "0"], "invalid interval '0' for --interval: at least 0.01 seconds"),
+        (["-n", "lo", "-i", "-2"], "invalid interval '-2' for --interval: not a decimal number of seconds (e.g. 0.5)"),
         (["-n", "lo", "-c", "x"], "invalid value 'x' for --count: expected a whole number from 1 up"),
         (["-n", "averyveryverylongname"], "invalid interface name 'averyveryverylongname': at most 15 characters"),
         (["-n", "lo", "-p", "1"], "unknown option '-p'"),

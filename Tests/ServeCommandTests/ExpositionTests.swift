@@ -70,3 +70,14 @@ struct ServeObjectTests {
         try spec.setMaxEntries(16, map: "nic_all_queues")
     }
 }
+
+@Suite("serve: label escaping")
+struct LabelEscapingTests {
+    @Test("label values are escaped byte by byte: a CR LF pair keeps its LF escaped")
+    func crlf() {
+        #expect(Exposition.escapeLabel("crlf\r\nx") == "crlf\r\\nx")
+        #expect(Exposition.escapeLabel("a\\b\"c\nd") == "a\\\\b\\\"c\\nd")
+        let page = Exposition.text.render([MetricFamily("m", .counter, help: "h\r\nx", samples: [Sample([Label("comm", "q\r\n\"")], UInt64(1))])])
+        #expect(page == "# HELP m_total h\r\\nx\n# TYPE m_total counter\nm_total{comm=\"q\r\\n\\\"\"} 1\n")
+    }
+}

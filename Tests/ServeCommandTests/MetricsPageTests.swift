@@ -23,7 +23,7 @@ struct MetricsPageTests {
     @Test("/metrics in the negotiated format with every source, lost events and build info; / links to it; 404 elsewhere")
     func routes() throws {
         let page = MetricsPage(diagnostics: Diagnostics())
-        page.install(sources: [FixedSource()], comms: CommLabels())
+        page.install(sources: [FixedSource()], series: ProcessSeries())
         let text = page.respond(to: try request("/metrics"))
         #expect(text.status == .ok && text.contentType == Exposition.textContentType)
         let body = String(decoding: text.body, as: UTF8.self)
@@ -40,16 +40,51 @@ struct MetricsPageTests {
         #expect(page.respond(to: try request("/metricsx")).status == .notFound)
     }
 
-    @Test("comm labels: the first N names per family keep theirs, later ones fold into other, counted once each")
+    @Test("comm labels: the first N names per family keep theirs, later ones fold into the overflow label, counted once each")
     func commCap() {
-        let comms = CommLabels(limit: 2)
-        #expect(comms.label("a", family: 4) == "a")
-        #expect(comms.label("b", family: 4) == "b")
-        #expect(comms.label("c", family: 4) == "other")
-        #expect(comms.label("c", family: 4) == "other")
-        #expect(comms.label("d", family: 4) == "other")
-        #expect(comms.label("a", family: 4) == "a")
-        #expect(comms.label("c", family: 6) == "c", "each family has its own cap")
-        #expect(comms.family().samples == [Sample([Label("family", "4")], UInt64(2)), Sample([Label("family", "6")], UInt64(0))])
+        let series = ProcessSeries(limit: 2)
+        #expect(series.label("a", family: 4) == "a")
+        #expect(series.label("b", family: 4) == "b")
+        #expect(series.label("c", family: 4) == "(other processes)")
+        #expect(series.label("c", family: 4) == "(other processes)")
+        #expect(series.label("d", family: 4) == "(other processes)")
+        #expect(series.label("a", family: 4) == "a")
+        #expect(series.label("c", family: 6) == "c", "each family has its own cap")
+        #expect(series.foldedFamily().samples == [Sample([Label("family", "4")], UInt64(2)), Sample([Label("family", "6")], UInt64(0))])
+    }
+
+    @Test("a process named other is a name like any other; the overflow label is longer than any comm")
+    func overflowCannotBeClaimed() {
+        let series = ProcessSeries(limit: 1)
+        #expect(series.label("other", family: 4) == "other")
+        #expect(series.label("x", family: 4) == ProcessSeries.overflow)
+        #expect(ProcessSeries.overflow.utf8.count > 15)
+    }
+
+    @Test("idle names expire after the TTL with their series; counters never go backwards before")
+    func expiry() {
+        let second: UInt64 = 1_000_000_000
+        let series = ProcessSeries(limit: 2, ttl: 10)
+        series.add(.connections, direction: "connect", family: 4, comm: "a", now: 1 * second)
+        series.add(.bytes, direction: "tx", family: 4, comm: "a", amount: 100, now: 1 * second)
+        series.add(.connections, direction: "connect", family: 4, comm: "b", now: 2 * second)
+        series.add(.connections, direction: "connect", family: 4, comm: "c", now: 3 * second)  // folded
+        series.add(.connections, direction: "connect", family: 4, comm: "b", now: 9 * second)
+        func values(_ metric: ProcessSeries.Metric, at now: UInt64) -> [String: UInt64] {
+            var out: [String: UInt64] = [:]
+            for sample in series.family(metric, "x", help: "", now: now).samples {
+                if case .integer(let value) = sample.value { out[sample.labels[2].value] = value }
+            }
+            return out
+        }
+        #expect(values(.connections, at: 10 * second) == ["a": 1, "b": 2, ProcessSeries.overflow: 1])
+        // a idle for more than 10 s: gone from both metrics, and its slot is free for c.
+        #expect(values(.connections, at: 12 * second) == ["b": 2, ProcessSeries.overflow: 1])
+        #expect(values(.bytes, at: 12 * second) == [:])
+        series.add(.connections, direction: "connect", family: 4, comm: "c", now: 13 * second)
+        #expect(values(.connections, at: 13 * second) == ["b": 2, "c": 1, ProcessSeries.overflow: 1])
+        // A returning name starts again from 0.
+        series.add(.connections, direction: "connect", family: 4, comm: "b", now: 30 * second)
+        #expect(values(.connections, at: 30 * second)["b"] == 1)
     }
 }

@@ -71,7 +71,7 @@ struct FlowMaps {
 
     static func row(_ key: bytes_flow_key, _ counters: bytes_flow_counters) -> FlowRow {
         let family = Int(key.family)
-        return FlowRow(pid: key.tgid, comm: TaskName.printable(TaskName.text(counters.comm)),
+        return FlowRow(pid: key.tgid, comm: TaskName.text(counters.comm),
                        source: IPAddress(family: family, tuple: key.saddr), sourcePort: key.sport,
                        destination: IPAddress(family: family, tuple: key.daddr), destinationPort: key.dport,
                        rxBytes: counters.rx_bytes, txBytes: counters.tx_bytes)

@@ -149,9 +149,9 @@ struct KernelGuestChecks {
     func badForcing() throws {
         let names = try #require(try KernelVariants.jobs().first { $0.group == "nic.tx" }).missing.keys
         let unknown = try runNetmon(["nic", "-n", "lo", "-c", "1"], environment: ["NETMON_FORCE_VARIANT": "nic=bogus"])
-        #expect(unknown.status == 1 && unknown.stdout.isEmpty)
+        #expect(unknown.status == 2 && unknown.stdout.isEmpty)
         #expect(Self.messages(unknown.stderr).count == 1)
-        #expect(unknown.stderr.hasPrefix("netmon: nic.tx has no variant 'bogus' (it has: "), "\(unknown.stderr)")
+        #expect(unknown.stderr.hasPrefix("netmon: NETMON_FORCE_VARIANT: nic.tx has no variant 'bogus' (it has: "), "\(unknown.stderr)")
         #expect(names.allSatisfy(unknown.stderr.contains), "\(names): \(unknown.stderr)")
 
         let malformed = try runNetmon(["nic", "-n", "lo", "-c", "1"], environment: ["NETMON_FORCE_VARIANT": "nic"])
