@@ -24,10 +24,20 @@ let package = Package(
         .target(name: "BytesCommand", dependencies: commandDependencies),
         .target(name: "InerrsCommand", dependencies: commandDependencies),
         // serve runs the others' programs as Prometheus counters.
-        .target(name: "ServeCommand", dependencies: commandDependencies + ["HTTPResponder"]),
+        .target(name: "ServeCommand", dependencies: commandDependencies + ["HTTPResponder", "WebConfig"]),
 
-        // A minimal, strict HTTP/1.1 GET responder (no swift-nio here); depends on nothing.
-        .target(name: "HTTPResponder"),
+        // A minimal, strict HTTP/1.1 GET responder (no swift-nio here), over TCP or TLS (OpenSSL).
+        .target(name: "HTTPResponder", dependencies: ["CTLS"]),
+
+        // The exporter-toolkit web config file (--web.config.file): TLS settings, bcrypt basic-auth
+        // users, extra response headers.
+        .target(name: "WebConfig", dependencies: ["HTTPResponder", "CYAML", "CCrypt"]),
+
+        // C shims over Debian's shared libraries (each a runtime Depends of the .deb): OpenSSL's
+        // libssl for TLS, libyaml for the web config file, libxcrypt's crypt_r for bcrypt.
+        .target(name: "CTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        .target(name: "CYAML", linkerSettings: [.linkedLibrary("yaml")]),
+        .target(name: "CCrypt", linkerSettings: [.linkedLibrary("crypt")]),
 
         // What every subcommand shares: option parsing, output writers, the run loop, exit codes.
         .target(name: "NetmonCLI", dependencies: ["BPFKit", "CNetmonBPF", "CLinux", "NetmonJobs"]),
@@ -61,6 +71,7 @@ let package = Package(
         .testTarget(name: "InerrsCommandTests", dependencies: ["InerrsCommand", "NetmonJobs", "NetmonCLI"]),
         .testTarget(name: "ServeCommandTests", dependencies: ["ServeCommand", "NetmonJobs", "NetmonCLI"]),
         .testTarget(name: "HTTPResponderTests", dependencies: ["HTTPResponder"]),
+        .testTarget(name: "WebConfigTests", dependencies: ["WebConfig", "HTTPResponder"]),
         // InerrsPeer.py is run from its place in the tree, not bundled as a resource.
         .testTarget(name: "IntegrationTests", dependencies: ["netmon"], exclude: ["InerrsPeer.py"]),
     ]

@@ -1,13 +1,15 @@
+import Glibc
+
 /// One accepted connection: the bytes of the request being read, or of the response being sent.
 /// A connection either reads or writes, never both, so what it holds is bounded by the head limit
-/// plus one response.
+/// plus one response. A TLS connection first opens (the handshake).
 final class ClientConnection {
-    enum Phase { case reading, writing }
+    enum Phase { case opening, reading, writing }
 
     let stream: any ByteStream
     /// The client's address (IPv4-mapped IPv6 as IPv4), for the per-address limit.
     let peer: PeerAddress
-    var phase = Phase.reading
+    var phase: Phase
     /// Bytes received and not yet handled (a partial head, or the next pipelined request).
     var input: [UInt8] = []
     /// The client half-closed (shutdown(SHUT_WR), `nc -N`): the requests already in `input` are
@@ -24,11 +26,17 @@ final class ClientConnection {
 
     var fd: Int32 { stream.fd }
 
-    /// Waiting for a request that has not begun: closing it loses nothing.
-    var isIdle: Bool { phase == .reading && input.isEmpty }
+    /// Waiting for a request that has not begun (or for a handshake): closing it loses nothing.
+    var isIdle: Bool { phase == .opening || (phase == .reading && input.isEmpty) }
+
+    /// The poll(2) events that let this connection go on.
+    var pollEvents: Int16 {
+        stream.pendingEvents ?? Int16(phase == .writing ? POLLOUT : POLLIN)
+    }
 
     init(stream: any ByteStream, peer: PeerAddress, deadline: UInt64, now: UInt64) {
         self.stream = stream
+        phase = stream is SocketStream ? .reading : .opening
         self.peer = peer
         self.deadline = deadline
         idleSince = now

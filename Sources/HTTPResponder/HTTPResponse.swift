@@ -4,9 +4,11 @@ import Glibc
 public enum HTTPStatus: Int, Sendable {
     case ok = 200
     case badRequest = 400
+    case unauthorized = 401
     case notFound = 404
     case methodNotAllowed = 405
     case requestTimeout = 408
+    case tooManyRequests = 429
     case headerFieldsTooLarge = 431
     case serviceUnavailable = 503
     case versionNotSupported = 505
@@ -15,6 +17,8 @@ public enum HTTPStatus: Int, Sendable {
         switch self {
         case .ok: "OK"
         case .badRequest: "Bad Request"
+        case .unauthorized: "Unauthorized"
+        case .tooManyRequests: "Too Many Requests"
         case .notFound: "Not Found"
         case .methodNotAllowed: "Method Not Allowed"
         case .requestTimeout: "Request Timeout"
@@ -46,7 +50,7 @@ public struct HTTPResponse: Sendable {
     }
 
     /// A short plain-text error page.
-    static func error(_ status: HTTPStatus, _ detail: String) -> HTTPResponse {
+    public static func error(_ status: HTTPStatus, _ detail: String) -> HTTPResponse {
         HTTPResponse(status: status, text: "\(status.rawValue) \(status.reason): \(detail)\n")
     }
 

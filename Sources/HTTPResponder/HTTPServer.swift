@@ -34,6 +34,10 @@ public final class HTTPServer: @unchecked Sendable {
     public let address: ListenAddress
     private let limits: Limits
     private let handler: Handler
+    /// Set for HTTPS: every accepted connection starts with a TLS handshake. Replaced (under
+    /// `tlsLock`) when the web config is read again; connections keep the context they began with.
+    private var tls: TLSServerContext?
+    private var tlsLock = pthread_mutex_t()
     private let listener: Int32
     /// stop() writes to wakeWrite; the loop polls wakeRead.
     private let wakeRead: Int32
@@ -44,10 +48,12 @@ public final class HTTPServer: @unchecked Sendable {
     private var acceptPausedUntil: UInt64 = 0
     private var thread: pthread_t?
 
-    public init(listening requested: ListenAddress, limits: Limits = Limits(),
+    public init(listening requested: ListenAddress, limits: Limits = Limits(), tls: TLSServerContext? = nil,
                 handler: @escaping Handler) throws(HTTPServerError) {
         self.limits = limits
         self.handler = handler
+        self.tls = tls
+        pthread_mutex_init(&tlsLock, nil)
         let bound = try ListeningSocket.open(requested)
         listener = bound.fd
         address = bound.address
@@ -63,6 +69,7 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     deinit {
+        pthread_mutex_destroy(&tlsLock)
         connections.removeAll()
         close(listener)
         close(wakeRead)
@@ -89,6 +96,23 @@ public final class HTTPServer: @unchecked Sendable {
         thread = made
     }
 
+    /// Whether connections start with a TLS handshake.
+    public var usesTLS: Bool { currentTLS() != nil }
+
+    /// New connections use `context` from now on (a re-read certificate, other client CAs). A
+    /// server started without TLS stays without it.
+    public func replaceTLSContext(_ context: TLSServerContext) {
+        pthread_mutex_lock(&tlsLock)
+        if tls != nil { tls = context }
+        pthread_mutex_unlock(&tlsLock)
+    }
+
+    private func currentTLS() -> TLSServerContext? {
+        pthread_mutex_lock(&tlsLock)
+        defer { pthread_mutex_unlock(&tlsLock) }
+        return tls
+    }
+
     /// Ends `run()` (from any thread) and, when the server runs on its own thread, waits for it.
     public func stop() {
         var byte: UInt8 = 1
@@ -106,7 +130,7 @@ public final class HTTPServer: @unchecked Sendable {
             var fds = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: listener, events: accepting ? Int16(POLLIN) : 0, revents: 0)]
             for connection in connections {
-                let events = connection.phase == .reading ? POLLIN : POLLOUT
+                let events = connection.pollEvents
                 fds.append(pollfd(fd: connection.fd, events: Int16(events), revents: 0))
             }
             let ready = poll(&fds, nfds_t(fds.count), accepting ? pollTimeout() : min(pollTimeout().clampedWait, 100))
@@ -145,6 +169,7 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private func acceptAll(now: UInt64) {
+        let tls = currentTLS()
         while true {
             var storage = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -161,7 +186,17 @@ public final class HTTPServer: @unchecked Sendable {
                 return  // EAGAIN, or a connection that failed before we took it
             }
             Self.makeNonBlocking(fd)
-            let connection = ClientConnection(stream: SocketStream(fd: fd), peer: PeerAddress(storage),
+            let stream: any ByteStream
+            if let tls {
+                guard let made = TLSStream(fd: fd, context: tls) else {
+                    close(fd)
+                    continue
+                }
+                stream = made
+            } else {
+                stream = SocketStream(fd: fd)
+            }
+            let connection = ClientConnection(stream: stream, peer: PeerAddress(storage),
                                               deadline: now + Clock.nanoseconds(limits.requestTimeout), now: now)
             let fromPeer = connections.count(where: { $0.peer == connection.peer })
             let room = (fromPeer < limits.maxPerAddress || evict(from: connection.peer))
@@ -169,7 +204,8 @@ public final class HTTPServer: @unchecked Sendable {
             guard room else {
                 connection.output = HTTPResponse.error(.serviceUnavailable, "too many connections")
                     .serialized(headOnly: false, close: true)
-                _ = connection.send()  // best effort; the connection closes either way
+                // Best effort; the connection closes either way (a TLS client could not read it yet).
+                if connection.phase != .opening { _ = connection.send() }
                 continue
             }
             connections.append(connection)
@@ -181,7 +217,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// answered. False when there is none.
     private func evict(from peer: PeerAddress?) -> Bool {
         let candidates = connections.indices.filter {
-            connections[$0].phase == .reading && (peer == nil || connections[$0].peer == peer)
+            connections[$0].phase != .writing && (peer == nil || connections[$0].peer == peer)
         }
         guard let victim = candidates.min(by: { a, b in
             let (x, y) = (connections[a], connections[b])
@@ -194,6 +230,16 @@ public final class HTTPServer: @unchecked Sendable {
     /// Handles a ready connection; false when it is finished and must be closed.
     private func serve(_ connection: ClientConnection, now: UInt64) -> Bool {
         switch connection.phase {
+        case .opening:
+            switch connection.stream.open() {
+            case .ready:
+                connection.phase = .reading
+                return serve(connection, now: now)  // the request may have come with the handshake
+            case .wouldBlock:
+                return true
+            case .refused:
+                return false
+            }
         case .reading:
             let searched = connection.input.count
             if connection.receive(limit: limits.headBytes) == .failed { return false }

@@ -49,7 +49,15 @@ public struct RunContext {
     }
 
     /// The line tests and benchmarks wait for: every program is attached and tracing has begun.
+    /// The capabilities only loading and attaching needed are dropped first (LeastPrivilege).
     public func announceTracing() {
+        dropCapabilities()
         diagnostics.line("Tracing... Hit Ctrl-C to end.")
+    }
+
+    /// Drops the capabilities netmon no longer needs once its programs are attached. Call it
+    /// before starting a thread (capabilities are per thread); announceTracing calls it too.
+    public func dropCapabilities() {
+        LeastPrivilege.drop(diagnostics: diagnostics)
     }
 }

@@ -56,7 +56,7 @@ final class NicSource: MetricSource, @unchecked Sendable {
         var packets = MetricFamily("netmon_nic_queue_packets", .counter,
                                    help: "Packets (GSO/GRO buffers count once) per interface queue, since netmon started")
         for key in totals.keys.sorted() where only?.contains(key.interface) ?? true {
-            let labels = [Label("interface", key.interface), Label("queue", String(key.queue)),
+            let labels = [Label("device", key.interface), Label("queue", String(key.queue)),
                           Label("direction", key.transmit ? "tx" : "rx")]
             bytes.samples.append(Sample(labels, totals[key]!.bytes))
             packets.samples.append(Sample(labels, totals[key]!.packets))

@@ -1,7 +1,9 @@
 import BPFKit
 import CNetmonBPF
+import Glibc
 import HTTPResponder
 import NetmonCLI
+import WebConfig
 import NetmonJobs
 
 /// `netmon serve`: the jobs' counters as Prometheus/OpenMetrics metrics over HTTP.
@@ -18,12 +20,14 @@ public struct ServeCommand: Subcommand {
         OptionSpec("n", "name", value: "IFACE[,IFACE...]", help: "only these interfaces' nic counters (default: every one)"),
         OptionSpec(nil, "comm-ttl", value: "SEC",
                    help: "drop a process name's series after SEC seconds without activity (default \(Int(ProcessSeries.defaultTTL)))"),
+        OptionSpec(nil, "web.config.file", value: "FILE",
+                   help: "TLS, basic auth and headers from an exporter-toolkit web config (as node_exporter's)"),
         OptionSpec(nil, "verbose", help: "say which program variant each job uses; show libbpf's messages"),
         OptionSpec("h", "help", help: "show this help"),
     ]
 
     public static let help = CommandHelp(
-        usage: "netmon serve [--listen ADDR:PORT] [-n IFACE[,IFACE...]] [--comm-ttl SEC] [--verbose]",
+        usage: "netmon serve [--listen ADDR:PORT] [-n IFACE[,IFACE...]] [--comm-ttl SEC] [--web.config.file FILE] [--verbose]",
         description: """
             Runs until SIGINT or SIGTERM, serving GET /metrics (and a page at / linking to it) in
             the Prometheus text format or, when the client asks for it, OpenMetrics. The counters
@@ -36,11 +40,12 @@ public struct ServeCommand: Subcommand {
             ("netmon serve --listen 127.0.0.1:9999", "only on loopback, port 9999"),
             ("netmon serve --listen [::1]:0", "IPv6 loopback, a free port (printed at start)"),
             ("netmon serve -n eth0,eth1", "nic counters of eth0 and eth1 only"),
+            ("netmon serve --web.config.file /etc/netmon/web.yml", "HTTPS and passwords, as node_exporter takes them"),
         ],
         notes: """
             Metrics (counters since netmon started; they never go backwards while it runs):
-              netmon_nic_queue_bytes_total{interface,queue,direction="tx"|"rx"}
-              netmon_nic_queue_packets_total{interface,queue,direction}
+              netmon_nic_queue_bytes_total{device,queue,direction="tx"|"rx"}
+              netmon_nic_queue_packets_total{device,queue,direction}
                   every queue of every interface of netmon's network namespace, including
                   interfaces created later, counted as 'netmon nic' counts
               netmon_tcp_connections_total{direction="connect"|"accept",family="4"|"6",comm}
@@ -78,19 +83,34 @@ public struct ServeCommand: Subcommand {
             An interface named with -n that does not exist yet is counted once it appears; a
             renamed interface is reported under its new name from the next scrape; a removed
             interface's series keep their last values and name. A job the kernel cannot
-            do is left out, with one line on stderr saying why.
+            do is left out, with one line on stderr saying why. The interface label is 'device',
+            as node_exporter's node_network_*{device} (on(device) joins work).
 
             HTTP: GET and HEAD only; a client has 5 s to send a request's head and a kept-alive
             connection closes after 15 s idle. At most 64 connections per client address (per /64
             for IPv6) and 256 in all: beyond that the oldest idle connection is closed for the
             newcomer, so idle or slow clients cannot keep a scrape out. serve raises its open-file
             soft limit to the hard limit at start.
+
+            --web.config.file reads the exporter-toolkit web config, the file node_exporter
+            takes: tls_server_config (cert_file, key_file, client_auth_type, client_ca_file,
+            min_version, cipher_suites, ...), basic_auth_users (bcrypt hashes), and
+            http_server_config.headers. A wrong or missing password gets 401 with
+            WWW-Authenticate: Basic; a failed handshake or a missing client certificate ends
+            that connection only. A wrong file is one line naming the key, exit status 2,
+            before anything is loaded. SIGHUP reads the file again (a wrong file then keeps
+            the one in use).
+
+            Privileges: after attaching, and before its HTTP thread starts, serve drops every
+            capability (Linux 6.5 and later) or keeps CAP_BPF alone (before 6.5, where each
+            map read through bpf(2) needs it while unprivileged BPF is disabled).
             """
     )
 
     public let common: CommonOptions
     let listen: ListenAddress
     let interfaces: [String]?
+    let webConfigFile: String?
     let commTTL: Double
 
     public init(parsing arguments: [String]) throws(UsageError) {
@@ -117,23 +137,68 @@ public struct ServeCommand: Subcommand {
             }
             return seconds
         } ?? ProcessSeries.defaultTTL
+        webConfigFile = options.value("web.config.file")
         common = CommonOptions(verbose: options.isSet("verbose"))
+    }
+
+    /// The web config and its TLS context, read before anything else happens: a wrong file is
+    /// one line naming it and the key, and exit status 2.
+    func loadWebConfig() throws -> (config: WebConfig, tls: TLSServerContext?)? {
+        guard let webConfigFile else { return nil }
+        do {
+            let config = try WebConfig.load(file: webConfigFile)
+            return (config, try config.makeTLSContext(file: webConfigFile))
+        } catch {
+            throw RuntimeFailure("invalid --web.config.file: \(error)", status: .usage)
+        }
+    }
+
+    /// What a web config enforces, in a few words for the start-up line.
+    static func summary(_ config: WebConfig) -> String {
+        var parts: [String] = []
+        if let settings = config.tls { parts.append("TLS (\(settings.clientAuth.rawValue))") }
+        if !config.users.isEmpty { parts.append("basic auth (\(config.users.count) user\(config.users.count == 1 ? "" : "s"))") }
+        if !config.headers.isEmpty { parts.append("\(config.headers.count) extra header\(config.headers.count == 1 ? "" : "s")") }
+        if config.rateLimit != nil { parts.append("a rate limit") }
+        return parts.isEmpty ? "nothing to enforce" : parts.joined(separator: ", ")
+    }
+
+    /// SIGHUP: the web config is read again and applies to the requests and connections that
+    /// follow; a file that is now wrong leaves the one in use in place.
+    func reloadWebConfig(gate: WebGate, server: HTTPServer, _ context: RunContext) {
+        guard let webConfigFile else { return }
+        do {
+            let config = try WebConfig.load(file: webConfigFile)
+            guard (config.tls != nil) == server.usesTLS else {
+                context.diagnostics.line("netmon: kept the web config in use: turning TLS on or off needs a restart")
+                return
+            }
+            if let tls = try config.makeTLSContext(file: webConfigFile) { server.replaceTLSContext(tls) }
+            gate.replace(with: config)
+            context.diagnostics.line("netmon: web config \(webConfigFile) read again: \(Self.summary(config))")
+        } catch {
+            context.diagnostics.line("netmon: kept the web config in use: \(error)")
+        }
     }
 
     /// conn's and inerrs' accept programs use the accept syscalls' tracepoints where tracefs is mounted.
     public var usesTracefs: Bool { true }
 
     public func run(_ context: RunContext) throws {
+        let web = try loadWebConfig()
+        let gate = web.map { WebGate($0.config) }
         // The event loop blocks SIGINT/SIGTERM before the server's thread exists, so that thread
         // inherits the mask and the signals reach the loop's signalfd.
         let loop = try EventLoop()
+        let hangup = webConfigFile == nil ? nil : try SignalWatch(SIGHUP)
         try Privilege.require()
         OpenFileLimit.raiseToHardLimit()
         // Listening first, so that a taken port fails before anything is loaded.
         let page = MetricsPage(diagnostics: context.diagnostics)
         let server: HTTPServer
         do {
-            server = try HTTPServer(listening: listen) { page.respond(to: $0) }
+            let respond: HTTPServer.Handler = { page.respond(to: $0) }
+            server = try HTTPServer(listening: listen, tls: web?.tls, handler: gate?.guarding(respond) ?? respond)
         } catch {
             throw RuntimeFailure("cannot serve on \(listen): \(error)")
         }
@@ -162,6 +227,8 @@ public struct ServeCommand: Subcommand {
         }
         guard !sources.isEmpty else { throw RuntimeFailure("none of the jobs can run on this kernel") }
         page.install(sources: sources, series: series)
+        // Before the server's thread starts, so that it inherits the reduced set.
+        context.dropCapabilities()
         do {
             try server.start()
         } catch {
@@ -169,12 +236,18 @@ public struct ServeCommand: Subcommand {
         }
         defer { server.stop() }
         context.diagnostics.line("netmon: serving /metrics on \(server.address)")
+        if let web, let webConfigFile {
+            context.diagnostics.line("netmon: web config \(webConfigFile): \(Self.summary(web.config))")
+        }
         context.announceTracing()
         while true {
-            switch loop.wait(until: MonotonicClock.now + Self.pollInterval) {
+            switch loop.wait(until: MonotonicClock.now + Self.pollInterval, readable: hangup?.fd) {
             case .stop, .outputClosed:
                 return
-            case .deadline, .readable:
+            case .readable:
+                if let gate, hangup?.consume() == true { reloadWebConfig(gate: gate, server: server, context) }
+                try page.poll()
+            case .deadline:
                 try page.poll()
             }
         }

@@ -133,11 +133,11 @@ struct ServeHardeningIntegrationTests {
         defer { serve.netmon.stop() }
         let nic = try NetmonProcess.start(["nic", "-n", "va", "--json", "-i", "0.2"], namespace: pair.a)
         defer { nic.stop() }
-        #expect(try serve.samples().series("netmon_nic_queue_bytes_total").contains { $0.contains("interface=\"va\"") })
+        #expect(try serve.samples().series("netmon_nic_queue_bytes_total").contains { $0.contains("device=\"va\"") })
         try sh(pair.inA("sh -c 'ip link set va down && ip link set va name vrenamed && ip link set vrenamed up'"))
         usleep(600_000)
         let series = try serve.samples().series("netmon_nic_queue_bytes_total")
-        #expect(series.contains { $0.contains("interface=\"vrenamed\"") } && !series.contains { $0.contains("interface=\"va\"") }, "\(series)")
+        #expect(series.contains { $0.contains("device=\"vrenamed\"") } && !series.contains { $0.contains("device=\"va\"") }, "\(series)")
         nic.waitForLines(nic.stdoutLines.count + 2)
         #expect(nic.process.isRunning, "\(nic.stderr)")
         #expect(nic.stdoutLines.last?.contains("\"interface\":\"vrenamed\"") == true, "\(nic.stdoutLines.last ?? "")")

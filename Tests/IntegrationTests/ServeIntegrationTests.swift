@@ -35,13 +35,13 @@ struct ServeIntegrationTests {
         defer { serve.netmon.stop() }
 
         let first = try serve.samples()
-        #expect(first.series("netmon_nic_queue_bytes_total").filter { $0.contains("interface=\"va\"") && $0.contains("direction=\"tx\"") }.count == 4,
+        #expect(first.series("netmon_nic_queue_bytes_total").filter { $0.contains("device=\"va\"") && $0.contains("direction=\"tx\"") }.count == 4,
                 "every queue of va, idle ones included")
         let before = try ["tx_bytes", "tx_packets", "rx_bytes", "rx_packets"].map { try Self.deviceCounter("va", $0, pair.a) }
         try sh(pair.inA(Self.udp(to: pair.addressB, count: 300, size: 1000)))
         let after = try ["tx_bytes", "tx_packets", "rx_bytes", "rx_packets"].map { try Self.deviceCounter("va", $0, pair.a) }
         let second = try serve.samples()
-        let va = ["interface=\"va\""]
+        let va = ["device=\"va\""]
         for (index, (name, direction)) in [("netmon_nic_queue_bytes_total", "tx"), ("netmon_nic_queue_packets_total", "tx"),
                                             ("netmon_nic_queue_bytes_total", "rx"), ("netmon_nic_queue_packets_total", "rx")].enumerated() {
             let labels = va + ["direction=\"\(direction)\""]
@@ -53,16 +53,16 @@ struct ServeIntegrationTests {
         // An interface created while netmon runs is counted from its first packet.
         try sh(pair.inA("sh -c 'ip link add vx type veth peer name vy && ip addr add 10.99.0.1/24 dev vx && ip link set vx up && ip link set vy up'"))
         let laterBefore = try Self.deviceCounter("vx", "tx_bytes", pair.a)
-        let scrapedBefore = try serve.samples().sum("netmon_nic_queue_bytes_total", ["interface=\"vx\"", "direction=\"tx\""])
+        let scrapedBefore = try serve.samples().sum("netmon_nic_queue_bytes_total", ["device=\"vx\"", "direction=\"tx\""])
         try sh(pair.inA(Self.udp(to: "10.99.0.2", count: 100, size: 500)))
         let laterDelta = try Self.deviceCounter("vx", "tx_bytes", pair.a) - laterBefore
-        let scraped = try serve.samples().sum("netmon_nic_queue_bytes_total", ["interface=\"vx\"", "direction=\"tx\""])
+        let scraped = try serve.samples().sum("netmon_nic_queue_bytes_total", ["device=\"vx\"", "direction=\"tx\""])
         #expect(laterDelta > 0 && Self.close(scraped - scrapedBefore, laterDelta), "vx: \(scraped - scrapedBefore) vs \(laterDelta)")
 
         // Removed: its series stay, with their values (counters never go backwards).
         try sh(pair.inA("ip link del vx"))
         let gone = try serve.samples()
-        #expect(gone.sum("netmon_nic_queue_bytes_total", ["interface=\"vx\"", "direction=\"tx\""]) >= scraped)
+        #expect(gone.sum("netmon_nic_queue_bytes_total", ["device=\"vx\"", "direction=\"tx\""]) >= scraped)
         #expect(gone["netmon_lost_events_total{source=\"nic\"}"] == 0)
     }
 
@@ -74,8 +74,8 @@ struct ServeIntegrationTests {
         defer { serve.netmon.stop() }
         let samples = try serve.samples()
         #expect(samples.series("netmon_nic_queue_bytes_total") == [
-            "netmon_nic_queue_bytes_total{interface=\"lo\",queue=\"0\",direction=\"tx\"}",
-            "netmon_nic_queue_bytes_total{interface=\"lo\",queue=\"0\",direction=\"rx\"}",
+            "netmon_nic_queue_bytes_total{device=\"lo\",queue=\"0\",direction=\"tx\"}",
+            "netmon_nic_queue_bytes_total{device=\"lo\",queue=\"0\",direction=\"rx\"}",
         ].sorted())
     }
 
@@ -142,10 +142,10 @@ struct ServeIntegrationTests {
                 "Prometheus never scraped netmon: \((try? String(contentsOfFile: "\(directory)/log", encoding: .utf8)) ?? "")")
         try sh(pair.inA(Self.udp(to: pair.addressB, count: 200, size: 800)))
         // Once traffic stopped, Prometheus' latest sample equals what netmon itself says.
-        let expression = "sum(netmon_nic_queue_bytes_total{interface=\"va\",direction=\"tx\"})"
+        let expression = "sum(netmon_nic_queue_bytes_total{device=\"va\",direction=\"tx\"})"
         var direct = 0.0, stored = -1.0
         let agreed = try eventually(timeout: 20) {
-            direct = try serve.samples().sum("netmon_nic_queue_bytes_total", ["interface=\"va\"", "direction=\"tx\""])
+            direct = try serve.samples().sum("netmon_nic_queue_bytes_total", ["device=\"va\"", "direction=\"tx\""])
             stored = try query(expression).first?.value ?? -1
             return direct == stored
         }
@@ -182,7 +182,7 @@ struct ServeIntegrationTests {
         for (nodeName, direction) in [("node_network_transmit_bytes_total", "tx"), ("node_network_receive_bytes_total", "rx")] {
             let series = "\(nodeName){device=\"va\"}"
             let nodeDelta = try #require(nodeAfter[series]) - (try #require(nodeBefore[series]))
-            let labels = ["interface=\"va\"", "direction=\"\(direction)\""]
+            let labels = ["device=\"va\"", "direction=\"\(direction)\""]
             let netmonDelta = netmonAfter.sum("netmon_nic_queue_bytes_total", labels) - netmonBefore.sum("netmon_nic_queue_bytes_total", labels)
             #expect(Self.close(netmonDelta, nodeDelta), "\(direction): netmon \(netmonDelta) vs node exporter \(nodeDelta)")
         }

@@ -29,4 +29,7 @@ unsigned int netmon_bpf_object_total(void);
  * current one): tests compare the two so that a stale embedding cannot pass unnoticed. */
 const char *netmon_bpf_digest(void);
 
+/* The git commit netmon was built from ("3a6b408c1d2e", "-dirty" when the tree had changes). */
+const char *netmon_build_commit(void);
+
 #endif

@@ -18,7 +18,7 @@ struct ServeGuestChecks {
                                            environment: ["NETMON_FORCE_VARIANT": "nic.tx=\(variant),nic.rx=\(variant)"])
             defer { serve.netmon.stop() }
             #expect(serve.netmon.stderr.contains("netmon: nic.tx: \(variant) ("), "\(serve.netmon.stderr)")
-            let labels = ["interface=\"va\"", "direction=\"tx\""]
+            let labels = ["device=\"va\"", "direction=\"tx\""]
             let before = try serve.samples().sum("netmon_nic_queue_bytes_total", labels)
             let device = try counter("/sys/class/net/va/statistics/tx_bytes", namespace: pair.a)
             try sh(pair.inA(ServeIntegrationTests.udp(to: pair.addressB, count: 20, size: 500)))
