@@ -46,6 +46,45 @@ struct {
 
 NETMON_LOST_EVENTS_MAP();
 
+// netmon serve's counts (netmon/conn.h). Two name maps used in turn, as bytes' flow maps are
+// (bytes_flows.bpf.h): the programs add to the one `conn_counts_generation` selects; at each read
+// userspace flips the generation, waits until no program still works on the old map
+// (`conn_counts_in_flight`), then reads and empties it, so no increment races the read and delete
+// and keys never pile up: a process cycling names fills a map for one read at most. Not
+// preallocated: memory follows the names seen.
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __uint(max_entries, CONN_COUNT_MAX_KEYS);
+    __type(key, struct conn_count_key);
+    __type(value, __u64);
+} conn_counts_0 SEC(".maps"), conn_counts_1 SEC(".maps");
+
+// Bit 0 selects the name map the programs add to; written only by userspace.
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u32);
+} conn_counts_generation SEC(".maps");
+
+// Per generation: how many programs are between choosing that generation's map and finishing
+// their add. Per-CPU; the sum over the CPUs is what matters.
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 2);
+    __type(key, __u32);
+    __type(value, __s64);
+} conn_counts_in_flight SEC(".maps");
+
+// Running totals (never emptied) of the connections that found their name map full.
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, CONN_COUNT_OVERFLOW_SLOTS);
+    __type(key, __u32);
+    __type(value, __u64);
+} conn_counts_overflow SEC(".maps");
+
 // Who called connect() on a socket still in SYN_SENT. Entries are deleted when the socket leaves
 // SYN_SENT; LRU bounds the map even if a leave is ever missed (e.g. sockets that were already in
 // SYN_SENT when tracing began).
@@ -125,15 +164,21 @@ struct endpoints {
     __u8 version;
 };
 
-// The endpoints of `sk` (a BTF pointer: plain loads, no helper call per field), or false when the
-// family, port or version filters drop it.
-static __always_inline bool endpoints_of(const struct sock *sk, struct endpoints *out)
+// The local port is read from inet_sport (struct inet_sock, past struct sock), not skc_num: a
+// reset zeroes skc_num (tcp_done -> tcp_set_state(TCP_CLOSE) -> inet_put_port) while the socket
+// waits in the accept queue, and accept() still returns it (health checkers and scanners reset
+// before the server accepts). The reset leaves inet_sport, the addresses and skc_dport alone.
+
+// The endpoints of `sk` (a BTF pointer: plain loads, no helper call per field), whose struct
+// inet_sock is `inet` (the same socket, typed so that the verifier allows the read past struct
+// sock), or false when the family, port or version filters drop it.
+static __always_inline bool endpoints_of(const struct sock *sk, const struct inet_sock *inet, struct endpoints *out)
 {
     const struct sock_common *common = &sk->__sk_common;
     __u16 family = common->skc_family;
     if (family != AF_INET && family != AF_INET6)
         return false;
-    out->sport = common->skc_num;
+    out->sport = bpf_ntohs(inet->inet_sport);
     if (!local_port_wanted(out->sport))
         return false;
     out->version = ip_version_of(sk, family);
@@ -164,7 +209,7 @@ static __always_inline bool endpoints_of_core(const struct sock *sk, struct endp
     __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
     if (family != AF_INET && family != AF_INET6)
         return false;
-    out->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+    out->sport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
     if (!local_port_wanted(out->sport))
         return false;
     __u32 remote[4] = {};
@@ -189,9 +234,78 @@ static __always_inline bool endpoints_of_core(const struct sock *sk, struct endp
     return true;
 }
 
-// Sends one event; the filters have passed.
+#define EEXIST 17
+
+// Adds 1 to a per-CPU counter. Atomic although per-CPU: the connect program (often in softirq)
+// can interrupt an accept program on the same CPU in the middle of its add.
+static __always_inline void count_one(__u64 *counter)
+{
+    __sync_fetch_and_add(counter, 1);
+}
+
+// Adds 1 to `key`'s counter in `counts`, making it if new; false when the map is full.
+static __always_inline bool count_named(void *counts, const struct conn_count_key *key)
+{
+    __u64 *counter = bpf_map_lookup_elem(counts, key);
+    if (!counter) {
+        // A new key starts at 1 on this CPU (0 on the others); -EEXIST: another CPU made it first.
+        __u64 one = 1;
+        long err = bpf_map_update_elem(counts, key, &one, BPF_NOEXIST);
+        if (err == 0)
+            return true;
+        if (err != -EEXIST)
+            return false;
+        counter = bpf_map_lookup_elem(counts, key);
+        if (!counter)
+            return false;
+    }
+    count_one(counter);
+    return true;
+}
+
+// Counts one connection for netmon serve (conn_config.count_only): in the current generation's
+// name map under its direction, version and process name, else (that map full) in its overflow
+// slot, so every connection is counted once.
+static __always_inline void count(const struct endpoints *ends, const struct conn_owner *owner, __u8 direction)
+{
+    struct conn_count_key key = { .direction = direction, .ip_version = ends->version };
+    __builtin_memcpy(key.comm, owner->comm, sizeof(key.comm));
+    __u32 zero = 0;
+    __u32 *generation = bpf_map_lookup_elem(&conn_counts_generation, &zero);
+    if (generation) {
+        // Announce the work on the chosen generation, then check that the choice still holds (the
+        // atomic add is a full barrier; userspace flips before it reads the in-flight count): either
+        // this program sees the flip and retries on the new map, or userspace waits for it. One
+        // that loses every try (preempted across several flips) counts under the overflow.
+        for (int try = 0; try < 4; try++) {
+            __u32 chosen = *(volatile __u32 *)generation & 1;
+            __s64 *in_flight = bpf_map_lookup_elem(&conn_counts_in_flight, &chosen);
+            if (!in_flight)
+                break;
+            __sync_fetch_and_add(in_flight, 1);
+            if ((*(volatile __u32 *)generation & 1) == chosen) {
+                bool counted = count_named(chosen ? (void *)&conn_counts_1 : (void *)&conn_counts_0, &key);
+                __sync_fetch_and_add(in_flight, -1);
+                if (counted)
+                    return;
+                break;
+            }
+            __sync_fetch_and_add(in_flight, -1);
+        }
+    }
+    __u32 slot = conn_count_overflow_slot(direction, ends->version);
+    __u64 *counter = bpf_map_lookup_elem(&conn_counts_overflow, &slot);
+    if (counter)
+        count_one(counter);
+}
+
+// Sends one event (or, for netmon serve, counts it); the filters have passed.
 static __always_inline void emit(const struct endpoints *ends, const struct conn_owner *owner, __u8 direction)
 {
+    if (conn_config.count_only) {
+        count(ends, owner, direction);
+        return;
+    }
     struct conn_event *event = bpf_ringbuf_reserve(&conn_events, sizeof(*event), 0);
     if (!event) {
         netmon_count_lost();
@@ -246,8 +360,12 @@ static __always_inline void left(const struct sock *sk, int oldstate, int newsta
     if (!owner)
         return;
     struct endpoints ends;
-    if ((newstate == TCP_ESTABLISHED || oldstate == TCP_ESTABLISHED) && endpoints_of(sk, &ends))
-        emit(&ends, owner, CONN_DIRECTION_CONNECT);
+    if (newstate == TCP_ESTABLISHED || oldstate == TCP_ESTABLISHED) {
+        // Leaving ESTABLISHED for CLOSE, the port is already released (skc_num = 0).
+        const struct tcp_sock *tcp = bpf_skc_to_tcp_sock((void *)sk);
+        if (tcp && endpoints_of(sk, &tcp->inet_conn.icsk_inet, &ends))
+            emit(&ends, owner, CONN_DIRECTION_CONNECT);
+    }
     bpf_map_delete_elem(&conn_owners, &key);
 }
 
@@ -283,7 +401,10 @@ static __always_inline void accepted(long fd, bool core)
     } else {
         const struct task_struct *task = bpf_get_current_task_btf();
         const struct sock *sk = netmon_fd_tcp_socket(task, fd);
-        if (!sk || !endpoints_of(sk, &ends))
+        if (!sk)
+            return;
+        const struct inet_sock *inet = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct inet_sock));
+        if (!endpoints_of(sk, inet, &ends))
             return;
         current_owner_btf(task, &owner);
     }

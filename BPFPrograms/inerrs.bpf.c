@@ -36,6 +36,25 @@ struct {
 
 NETMON_LOST_EVENTS_MAP();
 
+// netmon serve's counts (netmon/inerrs.h).
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, INERRS_COUNT_SLOTS);
+    __type(key, __u32);
+    __type(value, __u64);
+} inerrs_counts SEC(".maps");
+
+// Counts one rejected segment for netmon serve. Atomic although per-CPU: the legacy drop programs
+// (inerrs_legacy.bpf.h) hook several places, and one in softirq can interrupt another in process
+// context on the same CPU in the middle of its add.
+static __always_inline void count_rejected(__u32 reason, __u8 ip_version)
+{
+    __u32 slot = inerrs_count_slot(reason, ip_version);
+    __u64 *counter = bpf_map_lookup_elem(&inerrs_counts, &slot);
+    if (counter)
+        __sync_fetch_and_add(counter, 1);
+}
+
 // The listener for local address:port, on that address or on every address.
 static __always_inline struct inerrs_index_slot *find_listener(struct inerrs_tuple *tuple)
 {
@@ -155,6 +174,10 @@ static __always_inline void report_drop(void *ctx, struct sk_buff *skb, __u32 re
     struct tcphdr tcp;
     if (bpf_probe_read_kernel(&tcp, sizeof(tcp), network + (transport_offset & 0x3ff)))
         return;
+    if (inerrs_config.count_only) {
+        count_rejected(reason, event.ip_version);
+        return;
+    }
     event.sport = bpf_ntohs(tcp.source);
     event.dport = bpf_ntohs(tcp.dest);
     tuple.remote_port = event.sport;

@@ -78,6 +78,23 @@ public struct BPFObject: ~Copyable {
         return BPFMap(map)
     }
 
+    /// How many times the kernel skipped loaded program `program` because it was already running
+    /// on that CPU (an interrupt entered its hook again): bpf_prog_info.recursion_misses, Linux
+    /// 5.12+ (0 on older kernels, which do not count them). 0 for a program not loaded.
+    public func recursionMisses(program: String) throws(BPFError) -> UInt64 {
+        guard let handle = bpf_object__find_program_by_name(self.handle, program) else {
+            throw BPFError(.notFound, "the BPF object '\(name)' has no program '\(program)'")
+        }
+        let fd = bpf_program__fd(handle)
+        guard fd >= 0 else { return 0 }
+        var info = bpf_prog_info()
+        var length = UInt32(MemoryLayout<bpf_prog_info>.size)
+        guard bpf_obj_get_info_by_fd(fd, &info, &length) == 0 else {
+            throw BPFError(.mapOperationFailed, "cannot read the BPF program '\(program)'s counters", errno: errno)
+        }
+        return info.recursion_misses
+    }
+
     // MARK: Ring buffers
 
     /// Starts reading the BPF_MAP_TYPE_RINGBUF map `mapName`: each record is handed to `handler`

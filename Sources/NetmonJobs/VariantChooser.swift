@@ -47,6 +47,11 @@ public struct JobPart<Variant: RawRepresentable & Sendable>: Sendable where Vari
         cases = variants.map(\.variant)
     }
 
+    /// The programs `variant` enables.
+    public func programs(of variant: Variant) -> [String] {
+        group.variants.first { $0.name == variant.rawValue }?.programs ?? []
+    }
+
     fileprivate func variant(named name: String) -> Variant {
         cases.first { $0.rawValue == name }!  // BPFObjectSpec.choose returns one of group's variants
     }

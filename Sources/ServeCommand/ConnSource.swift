@@ -4,31 +4,46 @@ import NetmonJobs
 
 /// `netmon_tcp_connections_total{direction,family,comm}`: connections established, counted as
 /// `netmon conn` prints them (connect when the handshake completes, accept when accept() returns).
+/// The kernel counts every connection by (direction, family, name) (ConnJob, countOnly); each
+/// drain hands over what every name gained since the previous one, added into ProcessSeries, so a
+/// counter never goes backwards and an idle name still expires. Connections that found the
+/// kernel's name map full are counted under the overflow label.
 final class ConnSource: MetricSource, @unchecked Sendable {
     let name = "conn"
     private let job: ConnJob
     private let series: ProcessSeries
-    private let consuming = Lock()
+    /// Drains come from both threads; the name maps' flip must not interleave.
+    private let lock = Lock()
+    private var lastDrain: UInt64 = 0
 
     init(chooser: VariantChooser, series: ProcessSeries) throws {
-        job = try ConnJob(ConnFilter(), chooser: chooser)
+        job = try ConnJob(ConnFilter(countOnly: true), chooser: chooser)
         self.series = series
-        try job.onEvent { connection in
-            series.add(.connections, direction: connection.direction.rawValue, family: connection.local.version,
-                       comm: connection.comm)
+    }
+
+    /// Drains about once a second, so that the kernel's name map holds one second's names (a
+    /// process cycling names cannot keep it full) even when nobody scrapes.
+    func poll() throws {
+        let now = MonotonicClock.now
+        guard now &- lastDrain >= 1_000_000_000 else { return }
+        lastDrain = now
+        try drain()
+    }
+
+    private func drain() throws {
+        try lock.withLock {
+            for count in try job.drainCounts() {
+                series.add(.connections, direction: count.direction.rawValue, family: count.ipVersion, comm: count.comm,
+                           amount: count.connections)
+            }
         }
     }
 
-    /// Reads the ring buffer: from the main thread's tick, and before every scrape so that a
-    /// scrape counts every event up to its moment. libbpf's reader is not for two threads at once.
-    func poll() throws {
-        try consuming.withLock { try job.consume() }
-    }
-
-    func lostEvents() -> UInt64 { job.lostEvents }
+    /// Nothing is lost: the kernel counts every connection itself (no events, no ring buffer).
+    func lostEvents() -> UInt64 { 0 }
 
     func collect() throws -> [MetricFamily] {
-        try poll()
+        try drain()
         return [series.family(.connections, "netmon_tcp_connections", help: "TCP connections established (connect) or accepted (accept) since netmon started, by process name")]
     }
 }

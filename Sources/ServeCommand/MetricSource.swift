@@ -10,7 +10,7 @@ protocol MetricSource: AnyObject, Sendable {
     func poll() throws
     /// The families this source exposes, as of now.
     func collect() throws -> [MetricFamily]
-    /// Events (or packets) the kernel could not hand over or count.
+    /// What the kernel could not count or hand over (0 where it counts everything itself).
     func lostEvents() -> UInt64
 }
 

@@ -48,7 +48,7 @@ final class MetricsPage: @unchecked Sendable {
         lock.withLock {
             var families: [MetricFamily] = []
             var lost = MetricFamily("netmon_lost_events", .counter,
-                                    help: "Events (or packets, for nic) the kernel could not hand to netmon or count, by source")
+                                    help: "What the kernel could not count, by source: packets (nic) and transfers (bytes) that found a map full, drops while a drop program was already running on that CPU (inerrs); 0 for conn")
             for source in sources {
                 do {
                     families += try source.collect()

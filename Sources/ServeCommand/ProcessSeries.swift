@@ -36,12 +36,13 @@ final class ProcessSeries: @unchecked Sendable {
         ttlNanoseconds = UInt64(ttl * 1e9)
     }
 
-    /// Counts `amount` for a process name (as `TaskName.text` gives it) at monotonic time `now`.
-    func add(_ metric: Metric, direction: String, family: Int, comm: String, amount: UInt64 = 1,
+    /// Counts `amount` for a process name (as `TaskName.text` gives it) at monotonic time `now`;
+    /// a nil name (one the kernel could not keep) counts under the overflow label, as no name.
+    func add(_ metric: Metric, direction: String, family: Int, comm: String?, amount: UInt64 = 1,
              now: UInt64 = MonotonicClock.now) {
         lock.withLock {
             sweep(now: now)
-            let label = labelLocked(comm, family: family, now: now)
+            let label = comm.map { labelLocked($0, family: family, now: now) } ?? Self.overflow
             counts[metric, default: [:]][ProcessKey(direction: direction, family: family, comm: label), default: 0] &+= amount
         }
     }

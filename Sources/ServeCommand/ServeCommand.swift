@@ -1,4 +1,5 @@
 import BPFKit
+import CNetmonBPF
 import Glibc
 import HTTPResponder
 import NetmonCLI
@@ -55,8 +56,15 @@ public struct ServeCommand: Subcommand {
                   as 'netmon inerrs' prints them (its default reasons, named as this kernel
                   names them; every one exposed from the start)
               netmon_comm_folded_total{family}    process names beyond the cap (below)
-              netmon_lost_events_total{source}    events the kernel could not hand over
+              netmon_lost_events_total{source}    what the kernel could not count: packets (nic)
+                                                  and transfers (bytes) that found a map full;
+                                                  drops while a drop program already ran on
+                                                  that CPU, which the kernel skips (inerrs);
+                                                  0 for conn
               netmon_build_info{version}, process_cpu_seconds_total, process_resident_memory_bytes, ...
+
+            The kernel counts in maps that a scrape reads; no event is handed over, so the
+            counters are exact however fast connections or rejected segments come.
 
             comm is a process name, never a pid or a connection, so the number of series stays
             bounded: at most \(ProcessSeries.defaultLimit) names per family have series of their own;
@@ -67,6 +75,10 @@ public struct ServeCommand: Subcommand {
             from 0, which Prometheus reads as a counter reset (rate() and increase() handle it).
             Process names show as every command shows them: control characters and bytes that are
             not UTF-8 as '?'.
+            The kernel counts connections by (direction, family, name) in a map of at most
+            \(Int(CONN_COUNT_MAX_KEYS)) keys that serve empties every second; connections whose name finds
+            it full within that second are counted under comm="\(ProcessSeries.overflow)" too (and
+            not in netmon_comm_folded_total, which counts names).
             conn, bytes and inerrs count sockets of every network namespace; nic counts netmon's.
             An interface named with -n that does not exist yet is counted once it appears; a
             renamed interface is reported under its new name from the next scrape; a removed

@@ -279,6 +279,74 @@ struct ConnIntegrationTests {
         #expect(lines.allSatisfy { $0.comm == ($0.direction == "connect" ? "nmbcli\(port)" : "nmbsrv\(port)") })
     }
 
+    @Test("connections reset before accept(): every accept line has the listener's port and the peer accept() returned")
+    func resetBeforeAccept() throws {
+        // What health checkers and scanners do: connect, then close with SO_LINGER 0 (a reset)
+        // before the server calls accept(). The kernel keeps the reset socket in the accept queue
+        // and accept() returns it, with the peer's address. Rounds of 1,000 stay below the
+        // listener's backlog (somaxconn, 4096 by default).
+        let port = ConnPorts.next()
+        let (rounds, perRound) = (5, 1000)
+        let total = rounds * perRound
+        let all = try NetmonProcess.start(["conn", "--json", "-r", "accept"])
+        defer { all.stop() }
+        let byPort = try NetmonProcess.start(["conn", "--json", "-r", "accept", "-P", String(port)])
+        defer { byPort.stop() }
+        let accepted = try Self.resetBeforeAccept(family: "4", address: "127.0.0.1", port: port, rounds: rounds,
+                                                  perRound: perRound, name: "nmrst\(port)")
+        #expect(accepted.count == total)
+        #expect(accepted.allSatisfy { $0.address == "127.0.0.1" && $0.local == port })
+        let peerPorts = accepted.map(\.port).sorted()
+        let ours = { (line: ConnLine) in line.comm == "nmrst\(port)" }
+        all.waitForConnLines(total, where: ours)
+        byPort.waitForConnLines(total, where: ours)
+        #expect(all.stop() == 0)
+        #expect(byPort.stop() == 0)
+        for (run, netmon) in [("-r accept", all), ("-r accept -P \(port)", byPort)] {
+            let lines = netmon.connLines(where: ours)
+            #expect(lines.count == total, "conn \(run): \(lines.count) of \(total) lines, lost \(netmon.lostEvents)")
+            let wrong = lines.filter { $0.sport != port || $0.saddr != "127.0.0.1" || $0.daddr != "127.0.0.1" || $0.ip != 4 }
+            #expect(wrong.isEmpty, "conn \(run): \(wrong.count) lines with other endpoints, e.g. \(wrong.prefix(3))")
+            let peers = lines.map(\.dport).sorted()
+            #expect(peers == peerPorts, "conn \(run): \(Set(peerPorts).subtracting(peers).count) of the peers accept() returned are missing")
+        }
+    }
+
+    /// Runs a python process named `name` that listens on `address`:`port`, and `rounds` times makes
+    /// `perRound` connections to it that it resets (SO_LINGER 0) at once, then accepts them all.
+    /// Returns what accept() gave it: the peer's address and port, and the accepted socket's own port.
+    static func resetBeforeAccept(family: String, address: String, port: Int, rounds: Int, perRound: Int,
+                                  name: String) throws -> [(address: String, port: Int, local: Int)] {
+        let output = try sh("""
+            /usr/bin/python3 -c '
+            import ctypes, socket, struct
+            ctypes.CDLL(None).prctl(15, b"\(name)", 0, 0, 0)
+            family = socket.AF_INET6 if "\(family)" == "6" else socket.AF_INET
+            server = socket.socket(family)
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            server.bind(("\(address)", \(port)))
+            server.listen(4096)
+            server.settimeout(5)
+            linger = struct.pack("ii", 1, 0)
+            for _ in range(\(rounds)):
+                for _ in range(\(perRound)):
+                    c = socket.socket(family)
+                    c.connect(("\(address)", \(port)))
+                    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                    c.close()
+                for _ in range(\(perRound)):
+                    a, peer = server.accept()
+                    print("accepted %s %d %d" % (peer[0], peer[1], a.getsockname()[1]))
+                    a.close()
+            '
+            """)
+        return output.split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: " ")
+            guard parts.count == 4, parts[0] == "accepted", let peer = Int(parts[2]), let local = Int(parts[3]) else { return nil }
+            return (String(parts[1]), peer, local)
+        }
+    }
+
     @Test("accepts come from syscalls:sys_exit_accept4/accept, through a tracefs mount the host does not see")
     func perSyscallTracepoints() throws {
         let hostMounts = try sh("grep -c ' - tracefs ' /proc/self/mountinfo", allowFailure: true)

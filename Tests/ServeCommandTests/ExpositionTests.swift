@@ -69,6 +69,29 @@ struct ServeObjectTests {
         try spec.setConstant("nic_config", to: nic_config(ifindex: 0, netns_inum: 1, counts_link_header: 0, all_interfaces: 1))
         try spec.setMaxEntries(16, map: "nic_all_queues")
     }
+
+    @Test("conn and inerrs: the count maps serve reads and the count_only flag")
+    func countMaps() throws {
+        let conn = try EmbeddedObject.open("conn")
+        #expect(Set(conn.mapNames).isSuperset(of: ["conn_counts_0", "conn_counts_1", "conn_counts_generation", "conn_counts_in_flight", "conn_counts_overflow"]))
+        var connConfig = conn_config()
+        connConfig.count_only = 1
+        try conn.setConstant("conn_config", to: connConfig)
+        let inerrs = try EmbeddedObject.open("inerrs")
+        #expect(inerrs.mapNames.contains("inerrs_counts"))
+        var inerrsConfig = inerrs_config()
+        inerrsConfig.count_only = 1
+        try inerrs.setConstant("inerrs_config", to: inerrsConfig)
+        // Every slot a reason below the limit can take, in both families, is in the array.
+        #expect(inerrs_count_slot(UInt32(INERRS_REASON_LIMIT) - 1, 6) == UInt32(INERRS_COUNT_SLOTS) - 1)
+        var slots: Set<UInt32> = []
+        for direction in [CONN_DIRECTION_CONNECT, CONN_DIRECTION_ACCEPT] {
+            for version in [CONN_IP_V4, CONN_IP_V6] {
+                slots.insert(conn_count_overflow_slot(UInt8(direction), UInt8(version)))
+            }
+        }
+        #expect(slots == Set(0..<UInt32(CONN_COUNT_OVERFLOW_SLOTS)))
+    }
 }
 
 @Suite("serve: label escaping")

@@ -61,6 +61,17 @@ struct MetricsPageTests {
         #expect(ProcessSeries.overflow.utf8.count > 15)
     }
 
+    @Test("counts the kernel could not name go under the overflow label, take no slot and fold no name")
+    func unnamedCounts() {
+        let series = ProcessSeries(limit: 1)
+        series.add(.connections, direction: "connect", family: 4, comm: nil, amount: 5)
+        series.add(.connections, direction: "connect", family: 4, comm: "a")
+        let samples = series.family(.connections, "x", help: "").samples
+        #expect(samples == [Sample([Label("direction", "connect"), Label("family", "4"), Label("comm", "(other processes)")], UInt64(5)),
+                            Sample([Label("direction", "connect"), Label("family", "4"), Label("comm", "a")], UInt64(1))])
+        #expect(series.foldedFamily().samples == [Sample([Label("family", "4")], UInt64(0)), Sample([Label("family", "6")], UInt64(0))])
+    }
+
     @Test("idle names expire after the TTL with their series; counters never go backwards before")
     func expiry() {
         let second: UInt64 = 1_000_000_000

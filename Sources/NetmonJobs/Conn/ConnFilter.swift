@@ -8,13 +8,16 @@ public struct ConnFilter: Sendable, Equatable {
     /// nil: both directions.
     public var direction: ConnectionDirection?
     public var family: AddressFamilyFilter = .both
+    /// Count connections in the kernel (ConnJob.drainCounts) instead of sending events (serve).
+    public var countOnly = false
 
     public static let maxPorts = Int(CONN_MAX_PORTS)
 
     /// Every connection of both directions (serve).
     public init(pid: UInt32? = nil, localPorts: [UInt16] = [], direction: ConnectionDirection? = nil,
-                family: AddressFamilyFilter = .both) {
+                family: AddressFamilyFilter = .both, countOnly: Bool = false) {
         self.pid = pid
+        self.countOnly = countOnly
         self.localPorts = localPorts
         self.direction = direction
         self.family = family
@@ -29,6 +32,7 @@ public struct ConnFilter: Sendable, Equatable {
         case .ipv4: UInt8(CONN_IP_V4)
         case .ipv6: UInt8(CONN_IP_V6)
         }
+        config.count_only = countOnly ? 1 : 0
         config.port_count = UInt16(localPorts.count)
         withUnsafeMutableBytes(of: &config.local_ports) { slots in
             for (index, port) in localPorts.prefix(Self.maxPorts).enumerated() {

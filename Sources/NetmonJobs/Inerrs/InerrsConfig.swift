@@ -14,6 +14,14 @@ enum InerrsConfig {
             socketLocal = owners == .socketStorage
             dropReadsIt = socketLocal && drop.mayReadSocketStorage
         }
+
+        private init(socketLocal: Bool, dropReadsIt: Bool) {
+            self.socketLocal = socketLocal
+            self.dropReadsIt = dropReadsIt
+        }
+
+        /// Counting only (serve): no program learns or reads holders.
+        static let withoutOwners = Storage(socketLocal: false, dropReadsIt: false)
     }
 
     static func make(reasons: [UInt32], ownerPID: UInt32?, family: AddressFamilyFilter,

@@ -79,6 +79,30 @@ struct ConnGuestChecks {
         }
     }
 
+    @Test("every accept variant: connections reset before accept() print the listener's port and the peer")
+    func everyAcceptVariantAfterReset() throws {
+        // A reset zeroes the socket's skc_num while it waits in the accept queue: the port must be
+        // read from what the reset leaves (conn.bpf.c, endpoints_of), on every kernel and variant.
+        for variant in try KernelVariants.available("conn.accept") {
+            for (ip, address) in [(4, "127.0.0.1"), (6, "::1")] {
+                let port = ConnPorts.next()
+                let netmon = try NetmonProcess.start(["conn", "--json", "-r", "accept", "-P", String(port)],
+                                                     environment: KernelVariants.forcing("conn.accept", variant))
+                defer { netmon.stop() }
+                let accepted = try ConnIntegrationTests.resetBeforeAccept(family: String(ip), address: address, port: port,
+                                                                          rounds: 2, perRound: 5, name: "nmgr\(port)")
+                #expect(accepted.count == 10 && accepted.allSatisfy { $0.local == port }, "\(variant) IPv\(ip): \(accepted)")
+                netmon.waitForConnLines(accepted.count, timeout: 60) { $0.comm == "nmgr\(port)" }
+                #expect(netmon.stop() == 0, "\(netmon.stderr)")
+                let lines = netmon.connLines { $0.comm == "nmgr\(port)" }
+                #expect(lines.count == accepted.count, "\(variant) IPv\(ip): \(lines)")
+                #expect(lines.allSatisfy { $0.sport == port && $0.ip == ip && $0.saddr == address && $0.daddr == address },
+                        "\(variant) IPv\(ip): \(lines)")
+                #expect(lines.map(\.dport).sorted() == accepted.map(\.port).sorted(), "\(variant) IPv\(ip): \(lines)")
+            }
+        }
+    }
+
     @Test("every accept variant filters in the kernel: -6 and -P keep only the matching accepts")
     func everyAcceptVariantFilters() throws {
         for variant in try KernelVariants.available("conn.accept") {

@@ -57,4 +57,38 @@ struct ServeGuestChecks {
         #expect(samples["netmon_tcp_connections_total{direction=\"connect\",family=\"4\",comm=\"\(tag)c\"}"] == Double(2))
         #expect(samples["netmon_tcp_connections_total{direction=\"accept\",family=\"4\",comm=\"\(tag)s\"}"] == Double(2))
     }
+
+    @Test("rejected segments are counted in the kernel: the counter moves exactly as the namespace's TcpInCsumErrors")
+    func rejectedSegmentsCounted() throws {
+        let pair = try VethPair()
+        defer { try? pair.remove() }
+        let serve = try ServeUnderTest(namespace: pair.a)
+        defer { serve.netmon.stop() }
+        let series = "netmon_tcp_rejected_segments_total{reason=\"TCP_CSUM\",family=\"4\"}"
+        guard let before = try serve.samples()[series] else {
+            #expect(serve.netmon.stderr.contains("netmon: serving without the inerrs metrics: "), "\(serve.netmon.stderr)")
+            return
+        }
+        let server = try InerrsPeers.Server(namespace: pair.a, address: pair.addressA, port: 6000 + Int.random(in: 0..<1000))
+        defer { server.peer.finish() }
+        try server.listen()
+        let segments = 20
+        let truthBefore = try snmpCounter("Tcp", "InCsumErrors", namespace: pair.a)
+        let (injector, _) = try InerrsPeers.connectRaw(count: segments, namespace: pair.b, address: pair.addressA,
+                                                       port: server.port, timeout: 60)
+        defer { injector.finish() }
+        try InerrsPeers.fire(injector, timeout: 60)
+        let truth = try snmpCounter("Tcp", "InCsumErrors", namespace: pair.a) - truthBefore
+        #expect(truth == Int64(segments))
+        // serve counts every namespace: in a guest nothing else rejects segments, on a shared host
+        // other tests may add theirs during the second the injector takes.
+        let alone = ProcessInfo.processInfo.environment["NETMON_GUEST_KERNEL"] != nil
+        var delta = 0.0
+        _ = try eventually(timeout: 10) {
+            delta = try (serve.samples()[series] ?? before) - before
+            return delta == Double(truth)
+        }
+        #expect(alone ? delta == Double(truth) : delta >= Double(truth),
+                "netmon_tcp_rejected_segments_total moved by \(delta), TcpInCsumErrors by \(truth)")
+    }
 }

@@ -27,7 +27,7 @@
 struct conn_config {
     __u32 tgid;                        /* -p: only this process (the kernel's tgid) */
     __u8 ip_version;                   /* -4/-6: CONN_IP_V4 or CONN_IP_V6 (IPv4-mapped counts as 4) */
-    __u8 reserved[1];
+    __u8 count_only;                   /* 1 (netmon serve): count in conn_counts, send no events */
     __u16 port_count;                  /* -P: how many entries of local_ports are used */
     __u16 local_ports[CONN_MAX_PORTS]; /* -P: local ports (host order) to report */
 };
@@ -50,5 +50,31 @@ struct conn_event {
     __u8 direction;     /* CONN_DIRECTION_CONNECT or CONN_DIRECTION_ACCEPT */
     __u8 reserved[2];
 };
+
+/*
+ * netmon serve's counts (conn_config.count_only = 1): every connection is counted in the kernel,
+ * so the counts are exact whatever the rate, with no event and no reader in between. By
+ * direction, version and process name in `conn_counts_0` or `conn_counts_1` (per-CPU hashes of at
+ * most CONN_COUNT_MAX_KEYS keys, used in turn: `conn_counts_generation` picks the one the programs
+ * add to; userspace flips it and empties the other at each read, so a map holds the names of one
+ * read's interval); a connection whose key finds its map full is counted in
+ * `conn_counts_overflow` instead (a per-CPU array of CONN_COUNT_OVERFLOW_SLOTS running totals, at
+ * conn_count_overflow_slot()), under no name.
+ */
+#define CONN_COUNT_MAX_KEYS 4096
+#define CONN_COUNT_OVERFLOW_SLOTS 4
+
+struct conn_count_key {
+    __u8 direction;     /* CONN_DIRECTION_CONNECT or CONN_DIRECTION_ACCEPT */
+    __u8 ip_version;    /* CONN_IP_V4 or CONN_IP_V6 */
+    __u8 reserved[2];
+    char comm[16];      /* the process's name, as in conn_event */
+};
+
+/* The overflow slot of a direction and version. */
+static inline __u32 conn_count_overflow_slot(__u8 direction, __u8 ip_version)
+{
+    return (direction == CONN_DIRECTION_ACCEPT ? 2 : 0) + (ip_version == CONN_IP_V6 ? 1 : 0);
+}
 
 #endif

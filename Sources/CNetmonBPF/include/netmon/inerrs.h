@@ -29,8 +29,20 @@ struct inerrs_config {
     /* 1: the drop program may look the socket up in socket-local storage (a BTF-typed program
      * on a kernel with sk_storage); 0 for drop programs that cannot call the helper. */
     __u8 drop_reads_storage;
-    __u8 reserved;
+    /* 1 (netmon serve): count each rejected segment in inerrs_counts and send no event (nor look
+     * for its socket's owner); 0: send events. */
+    __u8 count_only;
 };
+
+/* netmon serve's counts (inerrs_config.count_only = 1): rejected segments counted in the kernel,
+ * exact whatever the rate, in `inerrs_counts`, a per-CPU array of INERRS_COUNT_SLOTS counters,
+ * one per reason and version at inerrs_count_slot(). */
+#define INERRS_COUNT_SLOTS (INERRS_REASON_LIMIT * 2)
+
+static inline __u32 inerrs_count_slot(__u32 reason, __u8 ip_version)
+{
+    return reason * 2 + (ip_version == 6 ? 1 : 0);
+}
 
 /* The processes that hold a socket: seen in process context when one called connect(),
  * listen() or accept(), or found with a file descriptor on it by a scan of every process's open
