@@ -12,7 +12,7 @@ final class BytesSource: MetricSource, @unchecked Sendable {
     private let series: ProcessSeries
     /// Drains come from both threads; FlowMaps' map flip must not interleave.
     private let lock = Lock()
-    private var lastDrain: UInt64 = 0
+    private var pace = DrainPace()
 
     init(chooser: VariantChooser, series: ProcessSeries) throws {
         job = try BytesJob(BytesJob.everything, chooser: chooser)
@@ -21,9 +21,7 @@ final class BytesSource: MetricSource, @unchecked Sendable {
 
     /// Drains about once a second: the flow maps hold 16384 process/connection pairs per drain.
     func poll() throws {
-        let now = MonotonicClock.now
-        guard now &- lastDrain >= 1_000_000_000 else { return }
-        lastDrain = now
+        guard pace.isDue() else { return }
         try drain()
     }
 

@@ -14,7 +14,7 @@ final class ConnSource: MetricSource, @unchecked Sendable {
     private let series: ProcessSeries
     /// Drains come from both threads; the name maps' flip must not interleave.
     private let lock = Lock()
-    private var lastDrain: UInt64 = 0
+    private var pace = DrainPace()
 
     init(chooser: VariantChooser, series: ProcessSeries) throws {
         job = try ConnJob(ConnFilter(countOnly: true), chooser: chooser)
@@ -24,9 +24,7 @@ final class ConnSource: MetricSource, @unchecked Sendable {
     /// Drains about once a second, so that the kernel's name map holds one second's names (a
     /// process cycling names cannot keep it full) even when nobody scrapes.
     func poll() throws {
-        let now = MonotonicClock.now
-        guard now &- lastDrain >= 1_000_000_000 else { return }
-        lastDrain = now
+        guard pace.isDue() else { return }
         try drain()
     }
 
